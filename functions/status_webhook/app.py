@@ -1,0 +1,59 @@
+"""POST /webhooks/message-status: verify a signed Messages API status and record it."""
+
+import os
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from pydantic import ValidationError
+
+from dispatch.api import json_response, new_resolver
+from dispatch.observability import logger, metrics, tracer
+from dispatch.problems import bad_request, invalid_parameters, unauthorized
+from dispatch.repository import WorkflowRepository
+from dispatch.signatures import InvalidSignature, verify_webhook
+from dispatch.status_updates import StatusWebhook, record_message_status
+
+SIGNATURE_SECRET_NAME = os.environ["WEBHOOK_SIGNATURE_SECRET_NAME"]
+MAX_AGE_SECONDS = int(os.environ.get("WEBHOOK_MAX_AGE_SECONDS", "300"))
+
+workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
+app = new_resolver()
+
+
+@app.post("/webhooks/message-status")
+@tracer.capture_method
+def handle_message_status():
+    event = app.current_event
+    body = (event.decoded_body or "").encode()
+    secret = parameters.get_secret(SIGNATURE_SECRET_NAME, max_age=300)
+    try:
+        verify_webhook(
+            event.headers.get("authorization"), body, secret=secret, max_age_seconds=MAX_AGE_SECONDS
+        )
+    except InvalidSignature as error:
+        logger.warning("Rejected an unsigned or badly signed status", extra={"reason": str(error)})
+        raise unauthorized("The status is not signed with this account's signature secret.") from error
+    try:
+        webhook = StatusWebhook.model_validate_json(body)
+    except ValidationError as error:
+        raise _as_problem(error) from error
+    result = record_message_status(webhook, workflows=workflows)
+    logger.info("Status received", extra={"status": webhook.status, "result": result})
+    metrics.add_metric(name=f"Status_{webhook.status}", unit=MetricUnit.Count, value=1)
+    return json_response(200, {"result": result})
+
+
+def _as_problem(error: ValidationError):
+    if any(e["type"] == "json_invalid" for e in error.errors()):
+        return bad_request("The body is not valid JSON.")
+    return invalid_parameters(
+        [{"name": ".".join(str(part) for part in e["loc"]), "reason": e["msg"]} for e in error.errors()]
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)

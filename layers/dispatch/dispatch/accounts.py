@@ -1,0 +1,63 @@
+"""API accounts: Basic credentials (api_key:api_secret) checked against a salted, slow hash."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+
+from dispatch.repository import AccountRepository
+
+_ITERATIONS = 100_000
+
+
+def hash_secret(secret: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
+    """PBKDF2-SHA256 of the secret, as `pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>`."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations)
+    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
+
+
+def verify_secret(secret: str, stored_hash: str) -> bool:
+    try:
+        scheme, iterations, salt_hex, digest_hex = stored_hash.split("$")
+    except ValueError:
+        return False
+    if scheme != "pbkdf2_sha256":
+        return False
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt_hex), int(iterations))
+    return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+def parse_basic(authorization: str | None) -> tuple[str, str] | None:
+    """(api_key, api_secret) from a `Basic` Authorization header, or None if it is not one."""
+    if not authorization or not authorization.startswith("Basic "):
+        return None
+    try:
+        decoded = base64.b64decode(authorization.removeprefix("Basic ").strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    api_key, separator, api_secret = decoded.partition(":")
+    if not separator or not api_key or not api_secret:
+        return None
+    return api_key, api_secret
+
+
+def authenticate(authorization: str | None, accounts: AccountRepository) -> str | None:
+    """The account id the Basic credentials belong to, or None."""
+    credentials = parse_basic(authorization)
+    if credentials is None:
+        return None
+    api_key, api_secret = credentials
+    account = accounts.get(api_key)
+    if account is None or not verify_secret(api_secret, account["secret_hash"]):
+        return None
+    return account["account_id"]
+
+
+def create_account(
+    accounts: AccountRepository, *, api_key: str, api_secret: str, account_id: str, now: str
+) -> None:
+    accounts.put(api_key, account_id=account_id, secret_hash=hash_secret(api_secret), created_at=now)

@@ -1,0 +1,59 @@
+"""HTTP plumbing shared by the API functions: a Powertools resolver whose every error is a
+problem body (never a stack trace), and the caller's account from the Lambda authorizer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from dispatch.observability import logger
+from dispatch.problems import Problem, internal_error, not_found, unauthorized
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def json_response(status_code: int, body: dict[str, Any]) -> Response:
+    return Response(status_code=status_code, content_type="application/json", body=json.dumps(body))
+
+
+def problem_response(problem: Problem) -> Response:
+    return Response(status_code=problem.status, content_type=PROBLEM_JSON, body=json.dumps(problem.body()))
+
+
+def new_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+
+    @app.exception_handler(Problem)
+    def handle_problem(problem: Problem) -> Response:
+        logger.info("Request refused", extra={"status": problem.status, "instance": problem.instance})
+        return problem_response(problem)
+
+    @app.not_found
+    def handle_not_found(_: NotFoundError) -> Response:
+        return problem_response(not_found("No such route."))
+
+    @app.exception_handler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        problem = internal_error()
+        logger.exception("Unexpected error", extra={"instance": problem.instance})
+        return problem_response(problem)
+
+    return app
+
+
+def caller_account_id(app: APIGatewayHttpResolver) -> str:
+    """The account the Lambda authorizer identified (API Gateway only routes authorized calls)."""
+    account_id = (app.current_event.request_context.authorizer.get_lambda or {}).get("account_id")
+    if not account_id:
+        raise unauthorized()
+    return account_id
+
+
+def status_webhook_url(app: APIGatewayHttpResolver) -> str:
+    """Where the Messages API should post statuses: this same API, as the caller reached it."""
+    event = app.current_event
+    scheme = event.headers.get("x-forwarded-proto", "https")
+    return f"{scheme}://{event.request_context.domain_name}/webhooks/message-status"

@@ -1,0 +1,77 @@
+"""RFC 7807-style problem bodies, shaped like the Vonage APIs' errors."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+
+ERRORS_BASE = "https://developer.vonage.com/api-errors"
+
+
+@dataclass
+class Problem(Exception):
+    """An error the API answers with: HTTP status plus a problem body."""
+
+    status: int
+    title: str
+    detail: str
+    type: str = f"{ERRORS_BASE}#internal-error"
+    invalid_parameters: list[dict[str, str]] = field(default_factory=list)
+    instance: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def body(self) -> dict:
+        body: dict = {
+            "type": self.type,
+            "title": self.title,
+            "detail": self.detail,
+            "instance": self.instance,
+        }
+        if self.invalid_parameters:
+            body["invalid_parameters"] = self.invalid_parameters
+        return body
+
+    def response(self) -> dict:
+        """An API Gateway (payload 2.0) proxy response carrying this problem."""
+        return {
+            "statusCode": self.status,
+            "headers": {"Content-Type": "application/problem+json"},
+            "body": json.dumps(self.body()),
+        }
+
+
+def invalid_parameters(invalid: list[dict[str, str]], detail: str | None = None) -> Problem:
+    return Problem(
+        status=422,
+        type=f"{ERRORS_BASE}#invalid-params",
+        title="Invalid request parameters",
+        detail=detail or "The request failed due to validation errors",
+        invalid_parameters=invalid,
+    )
+
+
+def bad_request(detail: str) -> Problem:
+    return Problem(status=400, type=f"{ERRORS_BASE}#bad-request", title="Bad request", detail=detail)
+
+
+def unauthorized(detail: str = "You did not provide correct credentials.") -> Problem:
+    return Problem(status=401, type=f"{ERRORS_BASE}#unauthorized", title="Unauthorized", detail=detail)
+
+
+def not_found(detail: str) -> Problem:
+    return Problem(status=404, type=f"{ERRORS_BASE}#not-found", title="Not found", detail=detail)
+
+
+def internal_error() -> Problem:
+    return Problem(
+        status=500,
+        type=f"{ERRORS_BASE}#internal-error",
+        title="Internal error",
+        detail="Something went wrong on our side. Quote the instance id if you contact us.",
+    )
+
+
+def service_unavailable(detail: str) -> Problem:
+    return Problem(
+        status=503, type=f"{ERRORS_BASE}#service-unavailable", title="Service unavailable", detail=detail
+    )

@@ -1,0 +1,221 @@
+"""DynamoDB access: one table, one item per workflow, plus small index and account items.
+
+Workflow item (pk = "WORKFLOW#<dispatch_uuid>"):
+  account_id, template, status, current_step, created_at, updated_at, finished_at, expires_at (TTL),
+  steps:    list of per-step state, no PII (channel, condition, expiry, message_uuid, status, outcome);
+            the state machine reads `steps[i]` directly with a native getItem.
+  messages: list of JSON strings with each step's from/to/message: the only place PII lives.
+Message index item (pk = "MESSAGE#<message_uuid>"): dispatch_uuid, step_index, expires_at.
+Account item (pk = "ACCOUNT#<api_key>"): account_id, secret_hash, created_at.
+
+Every decision is a conditional write, so concurrent writers (status webhook, state machine,
+retried Lambdas) can race safely: whichever lands first wins, the others become no-ops.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dispatch.statuses import StepOutcome, WorkflowStatus
+
+
+def workflow_key(dispatch_uuid: str) -> dict[str, str]:
+    return {"pk": f"WORKFLOW#{dispatch_uuid}"}
+
+
+def message_key(message_uuid: str) -> dict[str, str]:
+    return {"pk": f"MESSAGE#{message_uuid}"}
+
+
+def account_key(api_key: str) -> dict[str, str]:
+    return {"pk": f"ACCOUNT#{api_key}"}
+
+
+def _is_conditional_failure(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB's Decimals back to ints (we store no fractional numbers)."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+class WorkflowRepository:
+    """Reads and conditionally writes workflows, their steps and the message-uuid index."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    # -- workflows -----------------------------------------------------------------------------
+
+    def create(self, item: dict[str, Any]) -> None:
+        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def get(self, dispatch_uuid: str) -> dict[str, Any] | None:
+        response = self._table.get_item(Key=workflow_key(dispatch_uuid), ConsistentRead=True)
+        item = response.get("Item")
+        return plain(item) if item else None
+
+    def mark_start_failed(self, dispatch_uuid: str, now: str) -> None:
+        """The execution could not be started: end the workflow rather than leave it in progress."""
+        self._table.update_item(
+            Key=workflow_key(dispatch_uuid),
+            UpdateExpression="SET #status = :error, finished_at = :now, updated_at = :now",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":error": WorkflowStatus.ERROR.value, ":now": now},
+        )
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def claim_send(self, dispatch_uuid: str, step_index: int, now: str) -> bool:
+        """Record that step `step_index` is being sent; False if an attempt was recorded before."""
+        try:
+            self._table.update_item(
+                Key=workflow_key(dispatch_uuid),
+                UpdateExpression=f"SET steps[{step_index}].send_state = :sending, "
+                f"steps[{step_index}].send_started_at = :now",
+                ConditionExpression=f"attribute_not_exists(steps[{step_index}].send_state)",
+                ExpressionAttributeValues={":sending": "sending", ":now": now},
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def record_send_accepted(
+        self, dispatch_uuid: str, step_index: int, message_uuid: str, now: str, expires_at: int
+    ) -> None:
+        self._table.put_item(
+            Item={
+                **message_key(message_uuid),
+                "dispatch_uuid": dispatch_uuid,
+                "step_index": step_index,
+                "expires_at": expires_at,
+            }
+        )
+        self._table.update_item(
+            Key=workflow_key(dispatch_uuid),
+            UpdateExpression=f"SET steps[{step_index}].send_state = :accepted, "
+            f"steps[{step_index}].message_uuid = :message_uuid, steps[{step_index}].sent_at = :now, "
+            "updated_at = :now",
+            ExpressionAttributeValues={":accepted": "accepted", ":message_uuid": message_uuid, ":now": now},
+        )
+
+    def record_send_failed(
+        self, dispatch_uuid: str, step_index: int, error: dict[str, Any], now: str
+    ) -> None:
+        self._table.update_item(
+            Key=workflow_key(dispatch_uuid),
+            UpdateExpression=f"SET steps[{step_index}].send_state = :failed, "
+            f"steps[{step_index}].send_error = :error, updated_at = :now",
+            ExpressionAttributeValues={":failed": "failed", ":error": error, ":now": now},
+        )
+
+    # -- statuses ------------------------------------------------------------------------------
+
+    def find_step_by_message_uuid(self, message_uuid: str) -> tuple[str, int] | None:
+        item = self._table.get_item(Key=message_key(message_uuid), ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        return item["dispatch_uuid"], int(item["step_index"])
+
+    def record_status(
+        self,
+        dispatch_uuid: str,
+        step_index: int,
+        *,
+        status: str,
+        rank: int,
+        status_at: str,
+        message_uuid: str | None,
+        extra: dict[str, Any] | None = None,
+    ) -> bool:
+        """Store a step's status unless it has one of equal or higher rank; True if stored."""
+        step = f"steps[{step_index}]"
+        values: dict[str, Any] = {":status": status, ":rank": rank, ":at": status_at}
+        updates = [f"{step}.#status = :status", f"{step}.status_rank = :rank", f"{step}.status_at = :at"]
+        if message_uuid:
+            # The status may arrive before the send's response is stored.
+            values[":message_uuid"] = message_uuid
+            updates.append(f"{step}.message_uuid = if_not_exists({step}.message_uuid, :message_uuid)")
+        names = {"#status": "status"}
+        for name, value in (extra or {}).items():
+            # Placeholders: some names (`usage`) are DynamoDB reserved words.
+            names[f"#{name}"], values[f":{name}"] = name, value
+            updates.append(f"{step}.#{name} = :{name}")
+        try:
+            self._table.update_item(
+                Key=workflow_key(dispatch_uuid),
+                UpdateExpression="SET " + ", ".join(updates),
+                ConditionExpression=f"attribute_exists(pk) AND size(steps) > :index AND "
+                f"(attribute_not_exists({step}.status_rank) OR {step}.status_rank < :rank)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**values, ":index": step_index},
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def decide_step(
+        self,
+        dispatch_uuid: str,
+        step_index: int,
+        *,
+        workflow_status: WorkflowStatus,
+        outcome: StepOutcome,
+        now: str,
+    ) -> bool:
+        """End the workflow on this step's account, if the step is still the undecided current one."""
+        try:
+            self._table.update_item(
+                Key=workflow_key(dispatch_uuid),
+                UpdateExpression=f"SET #status = :workflow_status, steps[{step_index}].outcome = :outcome, "
+                f"steps[{step_index}].outcome_at = :now, finished_at = :now, updated_at = :now",
+                ConditionExpression="#status = :in_progress AND current_step = :step",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":workflow_status": workflow_status.value,
+                    ":outcome": outcome.value,
+                    ":now": now,
+                    ":in_progress": WorkflowStatus.IN_PROGRESS.value,
+                    ":step": step_index,
+                },
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+
+class AccountRepository:
+    """API accounts, keyed by api_key; the secret is stored only as a hash."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, api_key: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key=account_key(api_key)).get("Item")
+        return plain(item) if item else None
+
+    def put(self, api_key: str, *, account_id: str, secret_hash: str, created_at: str) -> None:
+        self._table.put_item(
+            Item={
+                **account_key(api_key),
+                "account_id": account_id,
+                "secret_hash": secret_hash,
+                "created_at": created_at,
+            }
+        )

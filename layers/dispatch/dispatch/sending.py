@@ -1,0 +1,104 @@
+"""Sending one step's message: at most once, whatever retries Lambda or Step Functions make."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from dispatch.clock import iso, utc_now
+from dispatch.messages_api import MessagesApiClient
+from dispatch.observability import logger
+from dispatch.repository import WorkflowRepository
+from dispatch.statuses import WorkflowStatus
+from dispatch.translate import to_messages_request
+from dispatch.workflow_request import WorkflowStep
+
+
+class WorkflowNotFound(Exception):
+    """The state machine asked for a workflow that is not stored (it may have expired)."""
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What the state machine needs to go on: no message content, no recipient."""
+
+    accepted: bool
+    wait_seconds: int
+    message_uuid: str | None = None
+
+    def as_task_output(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "wait_seconds": self.wait_seconds,
+            "message_uuid": self.message_uuid,
+        }
+
+
+def client_ref(dispatch_uuid: str, step_index: int) -> str:
+    """Echoed by every status of the message, so statuses find their step even before the
+    send's response is stored."""
+    return f"{dispatch_uuid}:{step_index}"
+
+
+def parse_client_ref(value: str | None) -> tuple[str, int] | None:
+    if not value:
+        return None
+    dispatch_uuid, separator, index = value.rpartition(":")
+    if not separator or not dispatch_uuid or not index.isdigit():
+        return None
+    return dispatch_uuid, int(index)
+
+
+def send_step(
+    dispatch_uuid: str,
+    step_index: int,
+    *,
+    workflows: WorkflowRepository,
+    messages_api: Callable[[], MessagesApiClient],
+    final_status_timeout: int,
+    now: Callable = utc_now,
+) -> SendOutcome:
+    """Send step `step_index` of the workflow unless an earlier attempt already did.
+
+    The attempt is recorded with a conditional write before the provider is called; a retried
+    invocation finds it and reuses the stored result instead of sending again.
+    """
+    workflow = workflows.get(dispatch_uuid)
+    if workflow is None:
+        raise WorkflowNotFound(dispatch_uuid)
+    step = workflow["steps"][step_index]
+    # The last step has no expiry: it waits for a final status, up to the final-status timeout.
+    wait_seconds = int(step.get("expiry_time") or final_status_timeout)
+
+    if workflow["status"] != WorkflowStatus.IN_PROGRESS:
+        return SendOutcome(accepted=True, wait_seconds=0, message_uuid=step.get("message_uuid"))
+
+    if not workflows.claim_send(dispatch_uuid, step_index, iso(now())):
+        send_state = step.get("send_state", "sending")
+        logger.info("Send already attempted; not sending again", extra={"send_state": send_state})
+        return SendOutcome(
+            accepted=send_state != "failed", wait_seconds=wait_seconds, message_uuid=step.get("message_uuid")
+        )
+
+    message = WorkflowStep.model_validate_json(workflow["messages"][step_index])
+    request = to_messages_request(
+        message,
+        client_ref=client_ref(dispatch_uuid, step_index),
+        webhook_url=workflow.get("status_webhook_url"),
+    )
+    result = messages_api().send(request)
+
+    if result.accepted:
+        if result.message_uuid:
+            workflows.record_send_accepted(
+                dispatch_uuid, step_index, result.message_uuid, iso(now()), expires_at=workflow["expires_at"]
+            )
+        return SendOutcome(accepted=True, wait_seconds=wait_seconds, message_uuid=result.message_uuid)
+    if result.unknown:
+        # It may have gone out: wait for its statuses (they find the step by client_ref).
+        logger.warning("Send outcome unknown; waiting for statuses", extra={"error": result.error})
+        return SendOutcome(accepted=True, wait_seconds=wait_seconds)
+    workflows.record_send_failed(dispatch_uuid, step_index, result.error, iso(now()))
+    logger.info("Send refused; failing over at once", extra={"error": result.error})
+    return SendOutcome(accepted=False, wait_seconds=0)

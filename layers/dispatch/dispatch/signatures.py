@@ -1,0 +1,64 @@
+"""Vonage-style signed webhooks: an HS256 JWT whose `payload_hash` is the body's SHA-256.
+
+Used both ways: the status webhook verifies what the Messages API posts, and the sandbox
+provider (and later our own callbacks) sign what they post, so one module owns the format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+
+import jwt
+
+DEFAULT_MAX_AGE_SECONDS = 300
+
+
+class InvalidSignature(Exception):
+    """The request is not signed by the holder of the signature secret, or is stale."""
+
+
+def payload_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def sign_webhook(body: bytes, *, secret: str, api_key: str, issued_at: int | None = None) -> str:
+    """Return the `Authorization` header value for a webhook carrying `body`."""
+    claims = {
+        "api_key": api_key,
+        "iat": int(time.time()) if issued_at is None else issued_at,
+        "jti": str(uuid.uuid4()),
+        "payload_hash": payload_hash(body),
+    }
+    return "Bearer " + jwt.encode(claims, secret, algorithm="HS256")
+
+
+def verify_webhook(
+    authorization: str | None,
+    body: bytes,
+    *,
+    secret: str,
+    max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS,
+    now: float | None = None,
+) -> dict:
+    """Check the bearer JWT of a webhook and that it signs exactly `body`; return its claims."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise InvalidSignature("missing bearer token")
+    token = authorization.removeprefix("Bearer ").strip()
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            options={"require": ["iat", "payload_hash"], "verify_iat": False},
+        )
+    except jwt.PyJWTError as error:
+        raise InvalidSignature(f"invalid token: {error}") from error
+    if claims["payload_hash"] != payload_hash(body):
+        raise InvalidSignature("payload_hash does not match the body")
+    age = (time.time() if now is None else now) - float(claims["iat"])
+    # Allow a little clock skew into the future, but nothing older than max_age.
+    if age > max_age_seconds or age < -60:
+        raise InvalidSignature("token is stale")
+    return claims

@@ -1,0 +1,83 @@
+"""Recording the statuses the Messages API posts back, and deciding a step when one settles it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from dispatch.clock import iso, utc_now
+from dispatch.observability import logger
+from dispatch.repository import WorkflowRepository
+from dispatch.sending import parse_client_ref
+from dispatch.statuses import MessageStatus, decision_for, rank
+
+
+class StatusWebhook(BaseModel):
+    """A Messages API v1 status webhook (only the fields we use; others are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message_uuid: str
+    status: MessageStatus
+    timestamp: AwareDatetime
+    channel: str | None = None
+    client_ref: str | None = None
+    error: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
+
+
+class RecordResult(StrEnum):
+    RECORDED = "recorded"
+    IGNORED = "ignored"  # a duplicate, an out-of-order status, or one for a step already passed
+    UNKNOWN_MESSAGE = "unknown_message"
+
+
+def record_message_status(
+    webhook: StatusWebhook, *, workflows: WorkflowRepository, now: Callable = utc_now
+) -> RecordResult:
+    """Store the status on its step (only ever moving forward) and, if it settles the step's
+    condition, end the workflow at once: completed, or error for a failed last message."""
+    located = parse_client_ref(webhook.client_ref) or workflows.find_step_by_message_uuid(
+        webhook.message_uuid
+    )
+    if located is None:
+        return RecordResult.UNKNOWN_MESSAGE
+    dispatch_uuid, step_index = located
+    workflow = workflows.get(dispatch_uuid)
+    if workflow is None or step_index >= len(workflow["steps"]):
+        return RecordResult.UNKNOWN_MESSAGE
+
+    extra: dict[str, Any] = {}
+    if webhook.usage:
+        extra["usage"] = {
+            key: str(value) for key, value in webhook.usage.items() if key in ("currency", "price")
+        }
+    if webhook.error:
+        # Keep the kind of error, not its free text (which may quote the recipient).
+        extra["status_error"] = {
+            k: str(v) for k, v in webhook.error.items() if k in ("type", "title", "code")
+        }
+    stored = workflows.record_status(
+        dispatch_uuid,
+        step_index,
+        status=webhook.status.value,
+        rank=rank(webhook.status),
+        status_at=iso(webhook.timestamp),
+        message_uuid=webhook.message_uuid,
+        extra=extra,
+    )
+
+    decision = decision_for(
+        webhook.status, condition_status=workflow["steps"][step_index].get("condition_status")
+    )
+    if decision is not None:
+        workflow_status, outcome = decision
+        # Conditional: a no-op when the state machine already failed over from this step.
+        if workflows.decide_step(
+            dispatch_uuid, step_index, workflow_status=workflow_status, outcome=outcome, now=iso(now())
+        ):
+            logger.info("Workflow decided by a status", extra={"workflow_status": workflow_status})
+    return RecordResult.RECORDED if stored else RecordResult.IGNORED

@@ -1,0 +1,114 @@
+"""Creating workflows and showing them: the API's view of the workflow item."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from dispatch.clock import iso
+from dispatch.statuses import WorkflowStatus
+from dispatch.workflow_request import WorkflowRequest, step_summary
+
+
+def new_workflow_item(
+    request: WorkflowRequest,
+    *,
+    dispatch_uuid: str,
+    account_id: str,
+    status_webhook_url: str | None,
+    created_at: datetime,
+    retention: timedelta,
+) -> dict[str, Any]:
+    """The DynamoDB item of a new workflow: PII only in `messages`, never in `steps`."""
+    now = iso(created_at)
+    item: dict[str, Any] = {
+        "pk": f"WORKFLOW#{dispatch_uuid}",
+        "dispatch_uuid": dispatch_uuid,
+        "account_id": account_id,
+        "template": request.template,
+        "status": WorkflowStatus.IN_PROGRESS.value,
+        "current_step": 0,
+        "created_at": now,
+        "updated_at": now,
+        "expires_at": int((created_at + retention).timestamp()),
+        "steps": [
+            {k: v for k, v in step_summary(step).items() if v is not None} for step in request.workflow
+        ],
+        # What to send, without the failover settings (those live in `steps`).
+        "messages": [
+            step.model_dump_json(by_alias=True, exclude_none=True, exclude={"failover"})
+            for step in request.workflow
+        ],
+    }
+    if status_webhook_url:
+        item["status_webhook_url"] = status_webhook_url
+    return item
+
+
+def execution_input(dispatch_uuid: str, steps_total: int) -> dict[str, Any]:
+    """The state machine's input: ids and counts only, so execution history holds no PII."""
+    return {"dispatch_uuid": dispatch_uuid, "step_index": 0, "last_step_index": steps_total - 1}
+
+
+def create_workflow(
+    request: WorkflowRequest,
+    *,
+    account_id: str,
+    status_webhook_url: str | None,
+    save: Callable[[dict[str, Any]], None],
+    start_execution: Callable[[str, dict[str, Any]], None],
+    now: datetime,
+    retention: timedelta,
+) -> str:
+    """Store the workflow, then start its execution (named by its dispatch_uuid)."""
+    dispatch_uuid = str(uuid.uuid4())
+    item = new_workflow_item(
+        request,
+        dispatch_uuid=dispatch_uuid,
+        account_id=account_id,
+        status_webhook_url=status_webhook_url,
+        created_at=now,
+        retention=retention,
+    )
+    save(item)
+    start_execution(dispatch_uuid, execution_input(dispatch_uuid, len(request.workflow)))
+    return dispatch_uuid
+
+
+_STEP_FIELDS = (
+    "channel",
+    "content_type",
+    "condition_status",
+    "expiry_time",
+    "message_uuid",
+    "sent_at",
+    "status",
+    "status_at",
+    "outcome",
+    "outcome_at",
+    "send_error",
+    "usage",
+)
+
+
+def workflow_view(item: dict[str, Any]) -> dict[str, Any]:
+    """The GET representation: status, times and each step's state (no message content)."""
+    dispatch_uuid = item["dispatch_uuid"]
+    view: dict[str, Any] = {
+        "dispatch_uuid": dispatch_uuid,
+        "template": item["template"],
+        "status": item["status"],
+        "created_at": item["created_at"],
+        "updated_at": item.get("updated_at", item["created_at"]),
+    }
+    if item.get("finished_at"):
+        view["finished_at"] = item["finished_at"]
+    view["current_step"] = item["current_step"]
+    view["workflow"] = [
+        {"index": index, **{key: step[key] for key in _STEP_FIELDS if key in step}}
+        for index, step in enumerate(item["steps"])
+    ]
+    view["_links"] = {"self": {"href": f"/v0.1/workflows/{dispatch_uuid}"}}
+    return view

@@ -1,0 +1,261 @@
+"""A small local stand-in for API Gateway (HTTP API, payload 2.0), built from the OpenAPI body
+that the SAM transform generates from `template.yaml`: same routes, same Lambda authorizer
+(with its result cache), same event shape. moto does not serve HTTP APIs itself."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+_FUNCTION_IN_URI = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}")
+
+Invoke = Callable[[str, dict[str, Any]], tuple[Any, bool]]  # (logical id, event) -> (result, failed)
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    function: str  # logical id
+    identity_header: str
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # as declared, e.g. /v0.1/workflows/{dispatch_uuid}
+    function: str  # logical id
+    authorizer: str | None
+    pattern: re.Pattern
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _logical_id_from_uri(uri: Any) -> str:
+    if isinstance(uri, dict) and "Fn::Sub" in uri:
+        sub = uri["Fn::Sub"]
+        if isinstance(
+            sub, list
+        ):  # ["...${__FunctionArn__}...", {"__FunctionArn__": {"Fn::GetAtt": [id, "Arn"]}}]
+            return next(iter(sub[1].values()))["Fn::GetAtt"][0]
+        match = _FUNCTION_IN_URI.search(sub)
+        if match:
+            return match.group(1)
+    raise ValueError(f"Unsupported integration uri: {uri!r}")
+
+
+def routes_from_cloudformation(cfn: dict[str, Any], api_logical_id: str = "HttpApi"):
+    """(routes, authorizers) of the HTTP API as the SAM transform declared them."""
+    body = cfn["Resources"][api_logical_id]["Properties"]["Body"]
+    authorizers = {}
+    for name, scheme in body.get("components", {}).get("securitySchemes", {}).items():
+        spec = scheme["x-amazon-apigateway-authorizer"]
+        header = spec["identitySource"][0].removeprefix("$request.header.")
+        authorizers[name] = Authorizer(
+            function=_logical_id_from_uri(spec["authorizerUri"]),
+            identity_header=header.lower(),
+            ttl_seconds=int(spec.get("authorizerResultTtlInSeconds", 0)),
+        )
+    routes = []
+    for path, operations in body["paths"].items():
+        pattern = re.compile("^" + re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
+        for method, operation in operations.items():
+            security = next(iter(operation.get("security", [{}])[0] or {"NONE": []}), "NONE")
+            routes.append(
+                Route(
+                    method=method.upper(),
+                    path=path,
+                    function=_logical_id_from_uri(operation["x-amazon-apigateway-integration"]["uri"]),
+                    authorizer=None if security == "NONE" else security,
+                    pattern=pattern,
+                )
+            )
+    return routes, authorizers
+
+
+class LocalHttpApi:
+    """Serves the template's routes on host:port and invokes their functions."""
+
+    def __init__(
+        self,
+        routes: list[Route],
+        authorizers: dict[str, Authorizer],
+        invoke: Invoke,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+    ) -> None:
+        self.routes = routes
+        self.authorizers = authorizers
+        self._invoke = invoke
+        self._auth_cache: dict[tuple[str, str], tuple[float, dict]] = {}
+        self._server = ThreadingHTTPServer((host, port), self._request_handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="local-http-api",
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict, bytes]:
+        """One request, as API Gateway would answer it."""
+        path, _, query = raw_path.partition("?")
+        headers = {key.lower(): value for key, value in headers.items()}
+        for route in self.routes:
+            match = route.pattern.match(path)
+            if match and route.method == method:
+                break
+        else:
+            return _gateway_message(404, "Not Found")
+        authorizer_context = None
+        if route.authorizer:
+            authorizer = self.authorizers[route.authorizer]
+            identity = headers.get(authorizer.identity_header)
+            if not identity:
+                return _gateway_message(401, "Unauthorized")
+            result = self._authorize(route, authorizer, identity, headers, path, query)
+            if result is None:
+                return _gateway_message(500, "Internal Server Error")
+            if not result.get("isAuthorized"):
+                return _gateway_message(403, "Forbidden")
+            authorizer_context = result.get("context") or {}
+        event = _event(route, path, query, headers, body, match.groupdict(), self.url, authorizer_context)
+        result, failed = self._invoke(route.function, event)
+        if failed:
+            return _gateway_message(500, "Internal Server Error")
+        return _response(result)
+
+    def _authorize(self, route, authorizer, identity, headers, path, query) -> dict | None:
+        key = (route.authorizer, identity)
+        cached = self._auth_cache.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        event = _event(route, path, query, headers, b"", {}, self.url, None)
+        event.update(
+            {
+                "type": "REQUEST",
+                "identitySource": [identity],
+                "routeArn": f"arn:aws:execute-api:local:000000000000:local/$default/{route.route_key}",
+            }
+        )
+        event.pop("body", None)
+        result, failed = self._invoke(authorizer.function, event)
+        if failed or not isinstance(result, dict):
+            return None
+        if authorizer.ttl_seconds:
+            self._auth_cache[key] = (time.monotonic() + authorizer.ttl_seconds, result)
+        return result
+
+    def _request_handler(self):
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                try:
+                    status, headers, payload = gateway.handle(
+                        self.command, self.path, dict(self.headers), body
+                    )
+                except Exception:  # the gateway itself must never drop a connection
+                    status, headers, payload = _gateway_message(500, "Internal Server Error")
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+            def log_message(self, format, *args):  # quiet: the functions log what matters
+                pass
+
+        return Handler
+
+
+def _gateway_message(status: int, message: str) -> tuple[int, dict, bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
+
+
+def _event(route, path, query, headers, body, path_parameters, url, authorizer_context) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    domain = urlsplit(url).netloc
+    headers = {**headers, "x-forwarded-proto": "http", "host": domain}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": domain,
+            "domainPrefix": domain.split(".")[0],
+            "http": {
+                "method": route.method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if query:
+        event["queryStringParameters"] = dict(p.partition("=")[::2] for p in query.split("&") if p)
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body:
+        try:
+            event["body"] = body.decode()
+        except UnicodeDecodeError:
+            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+    if authorizer_context is not None:
+        event["requestContext"]["authorizer"] = {"lambda": authorizer_context}
+    return event
+
+
+def _response(result: Any) -> tuple[int, dict, bytes]:
+    """Payload 2.0 response mapping: a dict with statusCode is used as is, anything else is JSON."""
+    if isinstance(result, dict) and "statusCode" in result:
+        body = result.get("body") or ""
+        payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        headers = {key: str(value) for key, value in (result.get("headers") or {}).items()}
+        headers.setdefault("Content-Type", "application/json")
+        return int(result["statusCode"]), headers, payload
+    return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
