@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine (Python 3.11+ and make are all they need):
+#   make run    set up, start the local stack (moto + template.yaml + sandbox) and run the demo
+#   make test   set up and run the whole test suite (what .ci/run calls)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/dispatch
+
+.PHONY: run demo test unit integration lint format build clean
+
+$(STAMP): pyproject.toml layers/dispatch/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)  ## local stack + live demo, then keep serving until Ctrl-C
+	$(BIN)/python -m local_stack
+
+demo: $(STAMP)  ## local stack + demo, then exit (status 0 when the workflow completed)
+	$(BIN)/python -m local_stack --exit-after-demo
+
+test: $(STAMP)  ## every test: unit, handlers, template/ASL checks, integration through the local stack
+	$(BIN)/pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest tests/integration
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/statelint statemachine/workflow.asl.json
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+build:  ## needs the AWS SAM CLI and python3.13 on PATH (see README)
+	sam build
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,55 @@
+"""Helpers of the integration tests: recipients, workflow bodies, polling."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from local_stack.stack import LocalStack
+
+FINAL_STATUS_TIMEOUT = 5
+
+
+def recipient(suffix: str) -> str:
+    """A phone number or PSID ending in the sandbox suffix, unique per call (the sandbox keys
+    some behaviours, like `06`'s first-attempt 429, by recipient)."""
+    return f"44{random.randrange(10**8, 10**9)}{suffix}"
+
+
+def step(channel: str, to: str, text: str, failover: dict | None = None) -> dict[str, Any]:
+    sender = (
+        {"type": channel, "id": "PAGE_ID"}
+        if channel == "messenger"
+        else {"type": channel, "number": "447700900000"}
+    )
+    to_field = {"type": channel, "id": to} if channel == "messenger" else {"type": channel, "number": to}
+    item = {"from": sender, "to": to_field, "message": {"content": {"type": "text", "text": text}}}
+    if failover:
+        item["failover"] = failover
+    return item
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def wait_for_end(api: requests.Session, stack: LocalStack, dispatch_uuid: str, timeout: float = 20.0) -> dict:
+    def finished():
+        workflow = api.get(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}").json()
+        return workflow if workflow["status"] != "in_progress" else None
+
+    return wait_until(finished, timeout)
+
+
+def messages_sent_for(stack: LocalStack, dispatch_uuid: str) -> list[dict]:
+    return [m for m in stack.sandbox.sent if m.get("client_ref", "").startswith(f"{dispatch_uuid}:")]
