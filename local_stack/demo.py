@@ -55,7 +55,8 @@ class Timeline:
         remaining = max(0.0, expiry_time - elapsed)
         width = 30
         done = int(width * min(1.0, elapsed / expiry_time))
-        bar = f"waiting for '{step['condition_status']}' [{'#' * done}{'.' * (width - done)}] {remaining:4.1f}s left"
+        progress = "#" * done + "." * (width - done)
+        bar = f"waiting for '{step['condition_status']}' [{progress}] {remaining:4.1f}s left"
         if self._live:
             self._out.write(f"\r         {bar}")
             self._bar_shown = True
