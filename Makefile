@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
-	$(BIN)/statelint statemachine/workflow.asl.json
+	$(BIN)/pytest -q tests/unit/test_template.py  # statelint needs the placeholders substituted
 
 format: $(STAMP)
 	$(BIN)/ruff format .

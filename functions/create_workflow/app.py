@@ -8,7 +8,7 @@ import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dispatch.api import caller_account_id, json_response, new_resolver, status_webhook_url
+from dispatch.api import caller_account_id, json_response, new_resolver, request_body, status_webhook_url
 from dispatch.clock import iso, utc_now
 from dispatch.observability import logger, metrics, tracer
 from dispatch.problems import service_unavailable
@@ -44,7 +44,7 @@ def start_execution(dispatch_uuid: str, execution_input: dict) -> None:
 @app.post("/v0.1/workflows")
 @tracer.capture_method
 def handle_create_workflow():
-    request = parse_workflow_request(app.current_event.decoded_body or "", min_expiry_time=MIN_EXPIRY_TIME)
+    request = parse_workflow_request(request_body(app), min_expiry_time=MIN_EXPIRY_TIME)
     dispatch_uuid = create_workflow(
         request,
         account_id=caller_account_id(app),

@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from pydantic import ValidationError
 
-from dispatch.api import json_response, new_resolver
+from dispatch.api import json_response, new_resolver, request_body
 from dispatch.observability import logger, metrics, tracer
 from dispatch.problems import bad_request, invalid_parameters, unauthorized
 from dispatch.repository import WorkflowRepository
@@ -24,13 +24,11 @@ app = new_resolver()
 @app.post("/webhooks/message-status")
 @tracer.capture_method
 def handle_message_status():
-    event = app.current_event
-    body = (event.decoded_body or "").encode()
+    body = request_body(app)
+    authorization = app.current_event.headers.get("authorization")
     secret = parameters.get_secret(SIGNATURE_SECRET_NAME, max_age=300)
     try:
-        verify_webhook(
-            event.headers.get("authorization"), body, secret=secret, max_age_seconds=MAX_AGE_SECONDS
-        )
+        verify_webhook(authorization, body, secret=secret, max_age_seconds=MAX_AGE_SECONDS)
     except InvalidSignature as error:
         logger.warning("Rejected an unsigned or badly signed status", extra={"reason": str(error)})
         raise unauthorized("The status is not signed with this account's signature secret.") from error

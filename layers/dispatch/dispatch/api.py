@@ -3,6 +3,7 @@ problem body (never a stack trace), and the caller's account from the Lambda aut
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -50,6 +51,13 @@ def caller_account_id(app: APIGatewayHttpResolver) -> str:
     if not account_id:
         raise unauthorized()
     return account_id
+
+
+def request_body(app: APIGatewayHttpResolver) -> bytes:
+    """The raw request body as bytes (API Gateway base64-encodes bodies that are not UTF-8)."""
+    event = app.current_event
+    body = event.body or ""
+    return base64.b64decode(body) if event.is_base64_encoded else body.encode()
 
 
 def status_webhook_url(app: APIGatewayHttpResolver) -> str:

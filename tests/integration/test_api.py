@@ -1,0 +1,131 @@
+"""The HTTP API as a client sees it: routes, authentication, tenancy, problem bodies."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from tests.integration.helpers import recipient, step
+
+VALID = {
+    "template": "failover",
+    "workflow": [
+        step("messenger", "4200000000000055", "Hi", {"expiry_time": 30, "condition_status": "read"}),
+        step("sms", "447700900155", "Hi by SMS"),
+    ],
+}
+
+
+def test_create_answers_202_with_a_dispatch_uuid_on_both_paths(stack, api):
+    for path in ("/v0.1/dispatch", "/v0.1/workflows"):
+        response = api.post(f"{stack.api_url}{path}", json=VALID)
+        assert response.status_code == 202
+        assert uuid.UUID(response.json()["dispatch_uuid"])
+
+
+def test_get_shows_the_workflow_and_its_steps(stack, api):
+    dispatch_uuid = api.post(f"{stack.api_url}/v0.1/dispatch", json=VALID).json()["dispatch_uuid"]
+
+    workflow = api.get(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}").json()
+
+    assert workflow["dispatch_uuid"] == dispatch_uuid
+    assert workflow["template"] == "failover"
+    assert workflow["status"] in ("in_progress", "completed")
+    assert workflow["created_at"].endswith("Z")
+    first, last = workflow["workflow"]
+    assert (first["channel"], first["condition_status"], first["expiry_time"]) == ("messenger", "read", 30)
+    assert last["channel"] == "sms" and "condition_status" not in last
+    assert workflow["_links"]["self"]["href"] == f"/v0.1/workflows/{dispatch_uuid}"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),  # no credentials: API Gateway answers before any Lambda runs
+        ({"Authorization": "Basic dGVzdC1rZXk6d3Jvbmc="}, 403),  # test-key:wrong
+        ({"Authorization": "Basic bm9ib2R5Om5vdGhpbmc="}, 403),  # unknown api key
+        ({"Authorization": "Bearer abc.def.ghi"}, 403),  # JWT auth comes later
+    ],
+)
+def test_every_api_route_requires_valid_credentials(stack, headers, status):
+    for method, path in (
+        ("POST", "/v0.1/dispatch"),
+        ("POST", "/v0.1/workflows"),
+        ("GET", f"/v0.1/workflows/{uuid.uuid4()}"),
+    ):
+        response = requests.request(method, f"{stack.api_url}{path}", json=VALID, headers=headers)
+        assert response.status_code == status, (method, path)
+
+
+def test_a_workflow_is_invisible_to_other_accounts(stack, api):
+    # Given a workflow of the test account and a second account
+    dispatch_uuid = api.post(f"{stack.api_url}/v0.1/dispatch", json=VALID).json()["dispatch_uuid"]
+    stack.create_account("other-key", "other-secret", account_id="other-account")
+
+    # When the other account asks for it
+    other = ("other-key", "other-secret")
+    response = requests.get(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}", auth=other)
+
+    # Then it is told the workflow does not exist, exactly as for a made-up id
+    unknown = requests.get(f"{stack.api_url}/v0.1/workflows/{uuid.uuid4()}", auth=other)
+    assert response.status_code == unknown.status_code == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert set(response.json()) >= {"type", "title", "detail", "instance"}
+
+
+def test_invalid_workflow_gets_a_problem_listing_every_invalid_parameter(stack, api):
+    body = {
+        "template": "failover",
+        "workflow": [
+            {
+                "from": {"type": "messenger", "id": "PAGE"},
+                "to": {"type": "sms", "number": recipient("55")},
+                "message": {"content": {"type": "text", "text": "x"}},
+                "failover": {"expiry_time": 86401, "condition_status": "seen"},
+            },
+            step("sms", "447700900155", "Hi"),
+        ],
+    }
+
+    response = api.post(f"{stack.api_url}/v0.1/dispatch", json=body)
+
+    assert response.status_code == 422
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    names = {p["name"] for p in problem["invalid_parameters"]}
+    assert {"workflow[0].failover.expiry_time", "workflow[0].failover.condition_status"} <= names
+    assert any(name.startswith("workflow[0].to") for name in names)
+    assert problem["instance"] and problem["title"]
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b"", "\u00ff".encode("latin-1")])
+def test_unreadable_bodies_get_a_400_problem_not_a_500(stack, api, body):
+    response = api.post(
+        f"{stack.api_url}/v0.1/dispatch", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["title"]
+
+
+def test_nothing_is_started_for_an_invalid_workflow(stack, api):
+    executions_before = _execution_count(stack)
+    api.post(f"{stack.api_url}/v0.1/dispatch", json={"template": "failover", "workflow": []})
+    assert _execution_count(stack) == executions_before
+
+
+def test_get_with_a_malformed_id_is_a_404_problem(stack, api):
+    response = api.get(f"{stack.api_url}/v0.1/workflows/not-a-uuid")
+    assert response.status_code == 404
+    assert response.json()["type"].endswith("#not-found")
+
+
+def test_unknown_routes_are_404(stack, api):
+    assert api.get(f"{stack.api_url}/v0.1/nothing-here").status_code == 404
+    assert api.delete(f"{stack.api_url}/v0.1/dispatch").status_code == 404
+
+
+def _execution_count(stack) -> int:
+    stepfunctions = stack.client("stepfunctions")
+    return len(stepfunctions.list_executions(stateMachineArn=stack.state_machine_arn)["executions"])
