@@ -63,6 +63,7 @@ class LocalStack:
         self.gateway: LocalHttpApi | None = None
         self.deployment: dict[str, Any] = {}
         self._moto: ThreadedMotoServer | None = None
+        self.signature_secret = ""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -76,7 +77,7 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address=s.host, port=s.moto_port, verbose=False)
         self._moto.start()
 
-        signature_secret = secrets.token_urlsafe(32)
+        self.signature_secret = signature_secret = secrets.token_urlsafe(32)
         provider_key, provider_secret = "sandbox-key", secrets.token_urlsafe(24)
         self.sandbox = SandboxMessagesApi(
             host=s.host,
