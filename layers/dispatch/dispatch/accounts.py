@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import secrets
@@ -11,6 +10,8 @@ import secrets
 from dispatch.repository import AccountRepository
 
 _ITERATIONS = 100_000
+# A stored hash is data: never let one make the authorizer spin for minutes.
+_MAX_ITERATIONS = 10_000_000
 
 
 def hash_secret(secret: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
@@ -21,14 +22,16 @@ def hash_secret(secret: str, *, salt: bytes | None = None, iterations: int = _IT
 
 
 def verify_secret(secret: str, stored_hash: str) -> bool:
+    """Whether `secret` matches `stored_hash`; a malformed stored hash never matches."""
     try:
         scheme, iterations, salt_hex, digest_hex = stored_hash.split("$")
-    except ValueError:
+        rounds = int(iterations)
+        if scheme != "pbkdf2_sha256" or not 1 <= rounds <= _MAX_ITERATIONS:
+            return False
+        digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt_hex), rounds)
+        return hmac.compare_digest(digest.hex(), digest_hex)
+    except (ValueError, TypeError):
         return False
-    if scheme != "pbkdf2_sha256":
-        return False
-    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt_hex), int(iterations))
-    return hmac.compare_digest(digest.hex(), digest_hex)
 
 
 def parse_basic(authorization: str | None) -> tuple[str, str] | None:
@@ -37,7 +40,7 @@ def parse_basic(authorization: str | None) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(authorization.removeprefix("Basic ").strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, non-ASCII input and UnicodeDecodeError are all ValueErrors
         return None
     api_key, separator, api_secret = decoded.partition(":")
     if not separator or not api_key or not api_secret:

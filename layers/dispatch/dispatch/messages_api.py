@@ -63,13 +63,23 @@ class MessagesApiClient:
                 error = {"title": "Connection failed", "detail": type(exc).__name__}
             else:
                 if response.status_code in (200, 202):
-                    return SendResult(accepted=True, message_uuid=response.json().get("message_uuid"))
+                    return SendResult(accepted=True, message_uuid=_message_uuid(response))
                 error = _problem(response)
                 if response.status_code not in RETRYABLE_STATUSES:
                     return SendResult(accepted=False, error=error)
             if attempt < self._max_attempts:
                 self._sleep(self._backoff_seconds * 2 ** (attempt - 1))
         return SendResult(accepted=False, error=error)
+
+
+def _message_uuid(response: requests.Response) -> str | None:
+    """The accepted message's uuid; an odd 2xx body still means the message went out."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    uuid = body.get("message_uuid") if isinstance(body, dict) else None
+    return uuid if isinstance(uuid, str) else None
 
 
 def _never_reached_provider(error: requests.ConnectionError) -> bool:
@@ -90,7 +100,9 @@ def _problem(response: requests.Response) -> dict[str, Any]:
     for key in ("type", "title", "instance"):
         if isinstance(body.get(key), str):
             problem[key] = body[key]
-    names = [p.get("name") for p in body.get("invalid_parameters") or [] if isinstance(p, dict)]
+    parameters = body.get("invalid_parameters")
+    parameters = parameters if isinstance(parameters, list) else []
+    names = [p.get("name") for p in parameters if isinstance(p, dict)]
     if names:
         problem["invalid_parameters"] = [name for name in names if isinstance(name, str)]
     return problem

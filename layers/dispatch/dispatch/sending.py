@@ -77,9 +77,9 @@ def send_step(
     if not workflows.claim_send(dispatch_uuid, step_index, iso(now())):
         send_state = step.get("send_state", "sending")
         logger.info("Send already attempted; not sending again", extra={"send_state": send_state})
-        return SendOutcome(
-            accepted=send_state != "failed", wait_seconds=wait_seconds, message_uuid=step.get("message_uuid")
-        )
+        if send_state == "failed":
+            return SendOutcome(accepted=False, wait_seconds=0)
+        return SendOutcome(accepted=True, wait_seconds=wait_seconds, message_uuid=step.get("message_uuid"))
 
     message = WorkflowStep.model_validate_json(workflow["messages"][step_index])
     request = to_messages_request(

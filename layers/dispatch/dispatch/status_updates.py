@@ -31,7 +31,7 @@ class StatusWebhook(BaseModel):
 
 class RecordResult(StrEnum):
     RECORDED = "recorded"
-    IGNORED = "ignored"  # a duplicate, an out-of-order status, or one for a step already passed
+    IGNORED = "ignored"  # a duplicate, or a status ranked below the one already stored
     UNKNOWN_MESSAGE = "unknown_message"
 
 
@@ -70,8 +70,10 @@ def record_message_status(
         extra=extra,
     )
 
-    decision = decision_for(
-        webhook.status, condition_status=workflow["steps"][step_index].get("condition_status")
+    step = workflow["steps"][step_index]
+    settled = webhook.status if stored else _stored_status(step, at_least=webhook.status)
+    decision = (
+        None if settled is None else decision_for(settled, condition_status=step.get("condition_status"))
     )
     if decision is not None:
         workflow_status, outcome = decision
@@ -81,3 +83,14 @@ def record_message_status(
         ):
             logger.info("Workflow decided by a status", extra={"workflow_status": workflow_status})
     return RecordResult.RECORDED if stored else RecordResult.IGNORED
+
+
+def _stored_status(step: dict[str, Any], *, at_least: MessageStatus) -> MessageStatus | None:
+    """The step's status as read before our (refused) write, when it ranks at least as high as
+    the incoming one: a retried webhook must still decide, but a late `read` must not override
+    a stored `rejected`. None when a concurrent write stored something we have not seen (that
+    writer decides)."""
+    stored = step.get("status")
+    if stored and rank(MessageStatus(stored)) >= rank(at_least):
+        return MessageStatus(stored)
+    return None

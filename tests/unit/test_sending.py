@@ -1,0 +1,252 @@
+"""Sending one step's message at most once, whatever retries happen (dispatch.sending)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fakes import (
+    DISPATCH_UUID,
+    MESSENGER_TEXT,
+    PAGE_ID,
+    PII,
+    PSID,
+    SMS_FROM,
+    SMS_TEXT,
+    SMS_TO,
+    STATUS_WEBHOOK_URL,
+    InMemoryWorkflowRepository,
+    stored_canonical_workflow,
+)
+
+from dispatch.clock import iso
+from dispatch.messages_api import SendResult
+from dispatch.sending import SendOutcome, WorkflowNotFound, client_ref, parse_client_ref, send_step
+
+NOW = datetime(2025, 1, 2, 3, 5, 0, tzinfo=UTC)
+FINAL_STATUS_TIMEOUT = 86400
+MESSAGE_UUID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
+REFUSAL = {"http_status": 422, "type": "https://developer.vonage.com/api-errors#invalid", "title": "Invalid"}
+
+
+class FakeMessagesApi:
+    """Answers each send with the next scripted SendResult and keeps the bodies it was given."""
+
+    def __init__(self, *results: SendResult) -> None:
+        self.results = list(results)
+        self.sent: list[dict[str, Any]] = []
+
+    def send(self, body: dict[str, Any]) -> SendResult:
+        self.sent.append(body)
+        return self.results.pop(0)
+
+
+@pytest.fixture
+def workflows() -> InMemoryWorkflowRepository:
+    workflows = InMemoryWorkflowRepository()
+    stored_canonical_workflow(workflows)
+    return workflows
+
+
+def send(workflows, messages: FakeMessagesApi, step_index: int = 0, **options) -> SendOutcome:
+    options.setdefault("final_status_timeout", FINAL_STATUS_TIMEOUT)
+    return send_step(
+        DISPATCH_UUID,
+        step_index,
+        workflows=workflows,
+        messages_api=lambda: messages,
+        now=lambda: NOW,
+        **options,
+    )
+
+
+def step(workflows, index: int) -> dict[str, Any]:
+    return workflows.get(DISPATCH_UUID)["steps"][index]
+
+
+# -- client_ref --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dispatch_uuid", "index"), [(DISPATCH_UUID, 0), (DISPATCH_UUID, 9), ("a:b", 12), ("x", 0)]
+)
+def test_a_client_ref_names_the_workflow_and_step_and_parses_back(dispatch_uuid: str, index: int) -> None:
+    ref = client_ref(dispatch_uuid, index)
+    assert ref == f"{dispatch_uuid}:{index}"
+    assert parse_client_ref(ref) == (dispatch_uuid, index)
+
+
+@pytest.mark.parametrize("value", [None, "", "no-separator", ":1", f"{DISPATCH_UUID}:", "uuid:x", "uuid:-1"])
+def test_a_client_ref_that_is_not_ours_parses_to_none(value) -> None:
+    assert parse_client_ref(value) is None
+
+
+# -- the first send ----------------------------------------------------------------------------
+
+
+def test_the_first_call_sends_once_and_records_the_acceptance(workflows) -> None:
+    # Given a new workflow and a provider that accepts the message
+    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    # When its first step is sent
+    outcome = send(workflows, messages)
+    # Then one message went out, and the step's wait is its expiry_time
+    assert outcome == SendOutcome(accepted=True, wait_seconds=600, message_uuid=MESSAGE_UUID)
+    assert len(messages.sent) == 1
+    # And the step records the acceptance, findable by the message_uuid
+    stored = step(workflows, 0)
+    assert (stored["send_state"], stored["message_uuid"], stored["sent_at"]) == (
+        "accepted",
+        MESSAGE_UUID,
+        iso(NOW),
+    )
+    assert workflows.find_step_by_message_uuid(MESSAGE_UUID) == (DISPATCH_UUID, 0)
+    assert "message_uuid" not in step(workflows, 1)
+
+
+def test_the_task_output_holds_no_message_content_or_address(workflows) -> None:
+    outcome = send(workflows, FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID)))
+    output = outcome.as_task_output()
+    assert output == {"accepted": True, "wait_seconds": 600, "message_uuid": MESSAGE_UUID}
+    assert not [value for value in PII if value in json.dumps(output)]
+
+
+@pytest.mark.parametrize(
+    ("index", "channel", "sender", "recipient", "text"),
+    [(0, "messenger", PAGE_ID, PSID, MESSENGER_TEXT), (1, "sms", SMS_FROM, SMS_TO, SMS_TEXT)],
+)
+def test_the_provider_gets_the_steps_v1_body_with_its_client_ref_and_webhook_url(
+    workflows, index, channel, sender, recipient, text
+) -> None:
+    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+
+    send(workflows, messages, step_index=index)
+
+    [body] = messages.sent
+    assert body["channel"] == channel
+    assert (body["from"], body["to"]) == (sender, recipient)
+    assert (body["message_type"], body["text"]) == ("text", text)
+    assert body["client_ref"] == f"{DISPATCH_UUID}:{index}"
+    assert body["webhook_url"] == STATUS_WEBHOOK_URL
+
+
+def test_without_a_stored_webhook_url_the_body_carries_none() -> None:
+    workflows = InMemoryWorkflowRepository()
+    stored_canonical_workflow(workflows, status_webhook_url=None)
+    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+
+    send(workflows, messages)
+
+    assert "webhook_url" not in messages.sent[0]
+
+
+@pytest.mark.parametrize(
+    ("index", "final_status_timeout", "wait"), [(0, 86400, 600), (1, 86400, 86400), (1, 3600, 3600)]
+)
+def test_the_wait_is_the_expiry_time_or_the_final_status_timeout_for_the_last_step(
+    workflows, index: int, final_status_timeout: int, wait: int
+) -> None:
+    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    outcome = send(workflows, messages, step_index=index, final_status_timeout=final_status_timeout)
+    assert outcome.wait_seconds == wait
+
+
+# -- retries never send twice ------------------------------------------------------------------
+
+
+def test_a_retried_call_for_the_same_step_does_not_send_again_and_reuses_the_message_uuid(workflows) -> None:
+    # Given a step already sent and accepted
+    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    first = send(workflows, messages)
+    # When the same step is sent again (a Lambda or Step Functions retry)
+    retry = send(workflows, messages)
+    # Then nothing more goes out, and the retry answers like the first call
+    assert len(messages.sent) == 1
+    assert retry == first == SendOutcome(accepted=True, wait_seconds=600, message_uuid=MESSAGE_UUID)
+
+
+def test_a_retry_after_an_attempt_that_never_recorded_its_result_does_not_send(workflows) -> None:
+    # Given an attempt that claimed the step, then died before the provider's answer was stored
+    assert workflows.claim_send(DISPATCH_UUID, 0, iso(NOW))
+    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    # When the step is sent again
+    outcome = send(workflows, messages)
+    # Then it does not risk a duplicate: no send, and the state machine waits for statuses
+    assert messages.sent == []
+    assert outcome == SendOutcome(accepted=True, wait_seconds=600, message_uuid=None)
+
+
+def test_sending_the_next_step_is_independent_of_the_first(workflows) -> None:
+    messages = FakeMessagesApi(
+        SendResult(accepted=True, message_uuid=MESSAGE_UUID), SendResult(accepted=True, message_uuid="second")
+    )
+    send(workflows, messages, step_index=0)
+    outcome = send(workflows, messages, step_index=1)
+    assert [body["client_ref"] for body in messages.sent] == [f"{DISPATCH_UUID}:0", f"{DISPATCH_UUID}:1"]
+    assert outcome.message_uuid == "second"
+    assert workflows.find_step_by_message_uuid("second") == (DISPATCH_UUID, 1)
+
+
+# -- refused and unknown sends -----------------------------------------------------------------
+
+
+def test_a_refused_send_fails_over_at_once_and_records_send_failed(workflows) -> None:
+    # Given a provider that refuses the message
+    messages = FakeMessagesApi(SendResult(accepted=False, error=REFUSAL))
+    # When the step is sent
+    outcome = send(workflows, messages)
+    # Then the state machine is told to fail over without waiting
+    assert outcome == SendOutcome(accepted=False, wait_seconds=0, message_uuid=None)
+    # And the step records the failure (and no message_uuid)
+    stored = step(workflows, 0)
+    assert (stored["send_state"], stored["send_error"]) == ("failed", REFUSAL)
+    assert "message_uuid" not in stored
+    assert workflows.message_index == {}
+
+
+def test_a_retry_after_a_refused_send_does_not_send_again_and_is_still_refused(workflows) -> None:
+    messages = FakeMessagesApi(SendResult(accepted=False, error=REFUSAL))
+    send(workflows, messages)
+
+    retry = send(workflows, messages)
+
+    assert len(messages.sent) == 1
+    assert retry.accepted is False
+    assert retry.message_uuid is None
+
+
+def test_an_unknown_outcome_waits_for_statuses_and_is_never_sent_again(workflows) -> None:
+    # Given a provider that took the request but never answered
+    messages = FakeMessagesApi(SendResult(accepted=False, unknown=True, error={"title": "No answer in time"}))
+    # When the step is sent, then retried
+    outcome = send(workflows, messages)
+    retry = send(workflows, messages)
+    # Then the message may have gone out: wait for its statuses rather than fail over or resend
+    assert outcome == SendOutcome(accepted=True, wait_seconds=600, message_uuid=None)
+    assert retry.accepted is True
+    assert len(messages.sent) == 1
+    assert step(workflows, 0).get("send_state") != "failed"
+
+
+# -- nothing to send ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["completed", "error"])
+def test_a_workflow_no_longer_in_progress_sends_nothing_and_does_not_wait(workflows, status: str) -> None:
+    # Given a workflow already decided (e.g. completed by a status during a retry)
+    workflows.workflows[DISPATCH_UUID]["status"] = status
+    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    # When a step is sent
+    outcome = send(workflows, messages, step_index=1)
+    # Then nothing goes out, nothing is claimed, and the state machine reads the outcome at once
+    assert messages.sent == []
+    assert outcome.wait_seconds == 0
+    assert "send_state" not in step(workflows, 1)
+
+
+def test_a_workflow_that_is_not_stored_is_reported_and_nothing_is_sent() -> None:
+    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    with pytest.raises(WorkflowNotFound):
+        send(InMemoryWorkflowRepository(), messages)
+    assert messages.sent == []

@@ -1,0 +1,143 @@
+"""Signed status webhooks: HS256 JWT bearer tokens carrying the body's SHA-256 (dispatch.signatures)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import jwt
+import pytest
+
+from dispatch.signatures import InvalidSignature, payload_hash, sign_webhook, verify_webhook
+
+SECRET = "signature-secret-" + "0123456789abcdef" * 4
+API_KEY = "abcd1234"
+BODY = json.dumps(
+    {"message_uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "status": "read", "client_ref": "x:0"}
+).encode()
+NOW = 1_735_787_045  # a fixed "now" for the freshness checks
+
+
+def signed(body: bytes = BODY, *, issued_at: int = NOW, secret: str = SECRET) -> str:
+    return sign_webhook(body, secret=secret, api_key=API_KEY, issued_at=issued_at)
+
+
+def bearer(claims: dict, *, secret: str = SECRET, algorithm: str = "HS256") -> str:
+    return "Bearer " + jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def test_payload_hash_is_the_hex_sha256_of_the_body() -> None:
+    assert payload_hash(BODY) == hashlib.sha256(BODY).hexdigest()
+
+
+def test_a_signed_webhook_verifies_and_yields_its_claims() -> None:
+    # Given a header signed for the body
+    header = signed()
+    # When it is verified with the same secret and body
+    claims = verify_webhook(header, BODY, secret=SECRET, now=NOW)
+    # Then it is a bearer token whose claims name the key, the time and the body's hash
+    assert header.startswith("Bearer ")
+    assert claims["api_key"] == API_KEY
+    assert claims["iat"] == NOW
+    assert claims["payload_hash"] == hashlib.sha256(BODY).hexdigest()
+    assert claims["jti"]
+
+
+def test_signing_without_a_time_uses_the_current_time() -> None:
+    before = int(time.time())
+    claims = verify_webhook(sign_webhook(BODY, secret=SECRET, api_key=API_KEY), BODY, secret=SECRET)
+    assert before <= claims["iat"] <= int(time.time())
+
+
+def test_each_signature_has_its_own_jti() -> None:
+    first = verify_webhook(signed(), BODY, secret=SECRET, now=NOW)
+    second = verify_webhook(signed(), BODY, secret=SECRET, now=NOW)
+    assert first["jti"] != second["jti"]
+
+
+def test_a_token_signed_with_another_secret_is_refused() -> None:
+    with pytest.raises(InvalidSignature, match="invalid token"):
+        verify_webhook(
+            signed(secret="another-secret-" + "0123456789abcdef" * 4), BODY, secret=SECRET, now=NOW
+        )
+
+
+@pytest.mark.parametrize(
+    "tampered",
+    [
+        BODY.replace(b'"read"', b'"rejected"'),
+        BODY + b" ",
+        b"",
+    ],
+)
+def test_a_body_other_than_the_signed_one_is_refused(tampered: bytes) -> None:
+    with pytest.raises(InvalidSignature, match="payload_hash"):
+        verify_webhook(signed(), tampered, secret=SECRET, now=NOW)
+
+
+@pytest.mark.parametrize("age", [0, 1, 299, 300, -1, -60])
+def test_a_token_within_max_age_or_a_little_clock_skew_is_accepted(age: int) -> None:
+    verify_webhook(signed(issued_at=NOW - age), BODY, secret=SECRET, now=NOW, max_age_seconds=300)
+
+
+@pytest.mark.parametrize("age", [301, 3600, 86400 * 365])
+def test_a_token_older_than_max_age_is_refused_as_stale(age: int) -> None:
+    with pytest.raises(InvalidSignature, match="stale"):
+        verify_webhook(signed(issued_at=NOW - age), BODY, secret=SECRET, now=NOW, max_age_seconds=300)
+
+
+@pytest.mark.parametrize("ahead", [61, 3600, 86400 * 365])
+def test_a_token_issued_in_the_far_future_is_refused(ahead: int) -> None:
+    with pytest.raises(InvalidSignature, match="stale"):
+        verify_webhook(signed(issued_at=NOW + ahead), BODY, secret=SECRET, now=NOW)
+
+
+def test_max_age_is_configurable() -> None:
+    header = signed(issued_at=NOW - 11)
+    verify_webhook(header, BODY, secret=SECRET, now=NOW, max_age_seconds=11)
+    with pytest.raises(InvalidSignature, match="stale"):
+        verify_webhook(header, BODY, secret=SECRET, now=NOW, max_age_seconds=10)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic YWJjZDEyMzQ6c2VjcmV0",
+        "Token " + jwt.encode({"iat": NOW, "payload_hash": payload_hash(BODY)}, SECRET, algorithm="HS256"),
+        "Bearer not-a-jwt",
+        "Bearer é",
+    ],
+)
+def test_a_missing_malformed_or_non_bearer_authorization_is_refused(authorization) -> None:
+    with pytest.raises(InvalidSignature):
+        verify_webhook(authorization, BODY, secret=SECRET, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"iat": NOW, "api_key": API_KEY},  # no payload_hash: the body would be unsigned
+        {"payload_hash": payload_hash(BODY), "api_key": API_KEY},  # no iat: could never go stale
+    ],
+)
+def test_a_token_without_a_required_claim_is_refused(claims: dict) -> None:
+    with pytest.raises(InvalidSignature, match="invalid token"):
+        verify_webhook(bearer(claims), BODY, secret=SECRET, now=NOW)
+
+
+def test_an_unsigned_alg_none_token_is_refused() -> None:
+    claims = {"iat": NOW, "payload_hash": payload_hash(BODY), "api_key": API_KEY}
+    header = "Bearer " + jwt.encode(claims, None, algorithm="none")
+    with pytest.raises(InvalidSignature):
+        verify_webhook(header, BODY, secret=SECRET, now=NOW)
+
+
+def test_a_token_signed_with_another_algorithm_is_refused() -> None:
+    claims = {"iat": NOW, "payload_hash": payload_hash(BODY), "api_key": API_KEY}
+    with pytest.raises(InvalidSignature):
+        verify_webhook(bearer(claims, algorithm="HS512"), BODY, secret=SECRET, now=NOW)

@@ -1,0 +1,273 @@
+"""Recording status webhooks and deciding steps by them (dispatch.status_updates)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fakes import DISPATCH_UUID, PII, InMemoryWorkflowRepository, stored_canonical_workflow
+
+from dispatch.clock import iso
+from dispatch.status_updates import RecordResult, StatusWebhook, record_message_status
+
+NOW = datetime(2025, 1, 2, 3, 6, 0, tzinfo=UTC)
+MESSAGE_UUIDS = ("aaaaaaaa-0000-0000-0000-000000000000", "bbbbbbbb-1111-1111-1111-111111111111")
+OURS = object()  # the default client_ref: the one send_step set on the step's message
+
+
+@pytest.fixture
+def workflows() -> InMemoryWorkflowRepository:
+    workflows = InMemoryWorkflowRepository()
+    stored_canonical_workflow(workflows)
+    return workflows
+
+
+def webhook(
+    status: str, *, step: int = 0, client_ref: Any = OURS, second: int = 0, **fields
+) -> StatusWebhook:
+    """A v1 status webhook, as the Messages API posts it."""
+    body = {
+        "message_uuid": MESSAGE_UUIDS[step],
+        "to": "447700900001",
+        "from": "447700900000",
+        "timestamp": f"2025-01-02T03:05:{second:02d}Z",
+        "status": status,
+        "channel": "messenger" if step == 0 else "sms",
+        **fields,
+    }
+    if client_ref is OURS:
+        body["client_ref"] = f"{DISPATCH_UUID}:{step}"
+    elif client_ref is not None:
+        body["client_ref"] = client_ref
+    return StatusWebhook.model_validate(body)
+
+
+def record(workflows, status: str, **options) -> RecordResult:
+    return record_message_status(webhook(status, **options), workflows=workflows, now=lambda: NOW)
+
+
+def workflow(workflows) -> dict[str, Any]:
+    return workflows.get(DISPATCH_UUID)
+
+
+def fail_over_from_first_step(workflows) -> None:
+    """What the state machine does when step 0's wait ends without its condition."""
+    assert workflows.fail_over(DISPATCH_UUID, 0, "expired", "2025-01-02T03:15:00.000Z")
+
+
+# -- finding the step --------------------------------------------------------------------------
+
+
+def test_a_status_finds_its_step_by_client_ref_even_before_the_send_is_recorded(workflows) -> None:
+    # Given a step whose send response has not been stored yet (no message_uuid, no index item)
+    assert workflows.message_index == {}
+    # When its first status arrives
+    result = record(workflows, "submitted", second=7)
+    # Then it lands on that step, with its message_uuid
+    stored = workflow(workflows)["steps"][0]
+    assert result is RecordResult.RECORDED
+    assert (stored["status"], stored["status_at"], stored["message_uuid"]) == (
+        "submitted",
+        "2025-01-02T03:05:07.000Z",
+        MESSAGE_UUIDS[0],
+    )
+    assert "status" not in workflow(workflows)["steps"][1]
+
+
+@pytest.mark.parametrize("client_ref", [None, "customer-ref-42"])
+def test_without_our_client_ref_a_status_finds_its_step_by_message_uuid(workflows, client_ref) -> None:
+    # Given step 1 was sent and its message_uuid indexed
+    fail_over_from_first_step(workflows)
+    workflows.record_send_accepted(DISPATCH_UUID, 1, MESSAGE_UUIDS[1], "2025-01-02T03:15:01.000Z", 0)
+    # When a status for it arrives without our client_ref
+    result = record(workflows, "submitted", step=1, client_ref=client_ref)
+    # Then it lands on step 1, not step 0
+    steps = workflow(workflows)["steps"]
+    assert result is RecordResult.RECORDED
+    assert steps[1]["status"] == "submitted"
+    assert "status" not in steps[0]
+
+
+@pytest.mark.parametrize(
+    "client_ref",
+    [
+        None,  # and no index item for the message_uuid
+        "customer-ref-42",
+        "4b1c0000-0000-0000-0000-000000000000:0",  # a workflow that is not stored (or expired)
+        f"{DISPATCH_UUID}:2",  # a step the workflow does not have
+        f"{DISPATCH_UUID}:99",
+    ],
+)
+def test_a_status_for_no_known_step_is_reported_unknown_and_changes_nothing(workflows, client_ref) -> None:
+    before = copy.deepcopy(workflows.workflows)
+
+    result = record(workflows, "read", client_ref=client_ref)
+
+    assert result is RecordResult.UNKNOWN_MESSAGE
+    assert workflows.workflows == before
+
+
+# -- deciding a step with a failover condition (step 0: condition read) ------------------------
+
+
+def test_reaching_the_condition_completes_the_workflow_at_once(workflows) -> None:
+    # Given step 0 waits for read
+    # When a read status arrives for it
+    result = record(workflows, "read")
+    # Then the workflow is completed, on step 0's account
+    stored = workflow(workflows)
+    assert result is RecordResult.RECORDED
+    assert stored["status"] == "completed"
+    assert stored["finished_at"] == iso(NOW)
+    assert stored["current_step"] == 0
+    assert (stored["steps"][0]["outcome"], stored["steps"][0]["outcome_at"]) == ("condition_met", iso(NOW))
+    assert stored["steps"][0]["status"] == "read"
+
+
+@pytest.mark.parametrize("status", ["submitted", "delivered", "rejected", "undeliverable"])
+def test_a_status_short_of_the_condition_is_recorded_but_decides_nothing(workflows, status: str) -> None:
+    # Given step 0 waits for read
+    # When a lower status (or a failure, which waits for the expiry) arrives
+    result = record(workflows, status)
+    # Then it is stored, and the workflow goes on waiting
+    stored = workflow(workflows)
+    assert result is RecordResult.RECORDED
+    assert stored["steps"][0]["status"] == status
+    assert stored["status"] == "in_progress"
+    assert "outcome" not in stored["steps"][0]
+    assert "finished_at" not in stored
+
+
+def test_duplicate_and_out_of_order_statuses_never_move_a_step_backwards(workflows) -> None:
+    # Given statuses that arrive duplicated and out of order (sandbox recipient ...07)
+    arrivals = [("read", 1), ("delivered", 2), ("read", 3), ("submitted", 4)]
+    # When each is recorded
+    results = [record(workflows, status, second=second) for status, second in arrivals]
+    # Then only the first is stored; the rest are ignored
+    assert results == [
+        RecordResult.RECORDED,
+        RecordResult.IGNORED,
+        RecordResult.IGNORED,
+        RecordResult.IGNORED,
+    ]
+    stored = workflow(workflows)
+    assert (stored["steps"][0]["status"], stored["steps"][0]["status_at"]) == (
+        "read",
+        "2025-01-02T03:05:01.000Z",
+    )
+    assert stored["status"] == "completed"
+
+
+def test_statuses_in_order_each_move_the_step_forward(workflows) -> None:
+    results = [
+        record(workflows, status, second=n) for n, status in enumerate(["submitted", "delivered", "read"])
+    ]
+    assert results == [RecordResult.RECORDED] * 3
+    assert workflow(workflows)["steps"][0]["status"] == "read"
+
+
+def test_a_late_read_for_a_step_already_failed_over_does_not_complete_the_workflow(workflows) -> None:
+    # Given step 0 expired and the workflow moved on to step 1
+    fail_over_from_first_step(workflows)
+    # When step 0's read status arrives late
+    record(workflows, "read")
+    # Then the workflow is still waiting on step 1, and step 0 keeps its outcome
+    stored = workflow(workflows)
+    assert stored["status"] == "in_progress"
+    assert stored["current_step"] == 1
+    assert stored["steps"][0]["outcome"] == "expired"
+    assert "finished_at" not in stored
+
+
+@pytest.mark.parametrize("failure", ["rejected", "undeliverable"])
+def test_a_success_after_a_terminal_failure_does_not_complete_the_workflow(workflows, failure: str) -> None:
+    # Given step 0 (condition read) failed: failures are terminal for a step
+    assert record(workflows, failure, second=1) is RecordResult.RECORDED
+    # When a read arrives afterwards, and is ignored as out of order
+    assert record(workflows, "read", second=2) is RecordResult.IGNORED
+    # Then the step's stored failure stands: the workflow waits for the expiry to fail over
+    stored = workflow(workflows)
+    assert stored["steps"][0]["status"] == failure
+    assert stored["status"] == "in_progress"
+    assert "outcome" not in stored["steps"][0]
+
+
+# -- deciding the last step (no condition) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "workflow_status", "outcome"),
+    [
+        ("delivered", "completed", "condition_met"),
+        ("read", "completed", "condition_met"),
+        ("rejected", "error", "rejected"),
+        ("undeliverable", "error", "undeliverable"),
+    ],
+)
+def test_a_final_status_on_the_last_step_ends_the_workflow(
+    workflows, status, workflow_status, outcome
+) -> None:
+    # Given the workflow failed over to its last step
+    fail_over_from_first_step(workflows)
+    # When a final status arrives for it
+    result = record(workflows, status, step=1)
+    # Then the workflow ends: completed when delivered, error with the failure otherwise
+    stored = workflow(workflows)
+    assert result is RecordResult.RECORDED
+    assert (stored["status"], stored["steps"][1]["outcome"]) == (workflow_status, outcome)
+    assert stored["finished_at"] == iso(NOW)
+
+
+def test_submitted_on_the_last_step_decides_nothing(workflows) -> None:
+    fail_over_from_first_step(workflows)
+
+    record(workflows, "submitted", step=1)
+
+    stored = workflow(workflows)
+    assert stored["status"] == "in_progress"
+    assert "outcome" not in stored["steps"][1]
+
+
+def test_a_status_for_the_last_step_before_the_failover_is_recorded_does_not_decide(workflows) -> None:
+    # Given the state machine has not (yet) moved current_step to the last step
+    # When its delivered status arrives
+    result = record(workflows, "delivered", step=1)
+    # Then it is stored, but only the current step may decide the workflow
+    stored = workflow(workflows)
+    assert result is RecordResult.RECORDED
+    assert stored["steps"][1]["status"] == "delivered"
+    assert stored["status"] == "in_progress"
+
+
+# -- what is stored with a status --------------------------------------------------------------
+
+
+def test_usage_is_stored_as_currency_and_price_only(workflows) -> None:
+    record(workflows, "delivered", usage={"currency": "EUR", "price": 0.0333, "billable": True})
+    assert workflow(workflows)["steps"][0]["usage"] == {"currency": "EUR", "price": "0.0333"}
+
+
+def test_an_error_is_stored_by_its_kind_without_its_free_text(workflows) -> None:
+    # Given a rejection whose detail quotes the recipient
+    error = {
+        "type": "https://developer.vonage.com/api-errors/messages#1320",
+        "title": 1320,
+        "detail": "Message failed because 1234567890 has blocked the page PAGE_ID",
+        "instance": "bf0ca0bf-927b-3b52-e5b5-5f5a8a4e0c79",
+    }
+    # When it is recorded
+    record(workflows, "rejected", error=error)
+    # Then the step keeps only the error's kind, and no personal data reaches `steps`
+    stored = workflow(workflows)["steps"][0]
+    assert stored["status_error"] == {"type": error["type"], "title": "1320"}
+    assert not [value for value in PII if value in json.dumps(workflow(workflows)["steps"])]
+
+
+def test_a_status_without_usage_or_error_stores_neither(workflows) -> None:
+    record(workflows, "submitted")
+    stored = workflow(workflows)["steps"][0]
+    assert "usage" not in stored
+    assert "status_error" not in stored

@@ -1,0 +1,107 @@
+"""Status ranking and what a status decides for a step (dispatch.statuses)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dispatch.statuses import (
+    MessageStatus,
+    StepOutcome,
+    WorkflowStatus,
+    decision_for,
+    meets_condition,
+    rank,
+)
+
+SUBMITTED, DELIVERED, READ = MessageStatus.SUBMITTED, MessageStatus.DELIVERED, MessageStatus.READ
+REJECTED, UNDELIVERABLE = MessageStatus.REJECTED, MessageStatus.UNDELIVERABLE
+SUCCESSES = (SUBMITTED, DELIVERED, READ)
+FAILURES = (REJECTED, UNDELIVERABLE)
+COMPLETED = (WorkflowStatus.COMPLETED, StepOutcome.CONDITION_MET)
+
+
+# -- rank --------------------------------------------------------------------------------------
+
+
+def test_successes_rank_in_the_order_a_message_progresses() -> None:
+    assert rank(SUBMITTED) < rank(DELIVERED) < rank(READ)
+
+
+@pytest.mark.parametrize("success", SUCCESSES)
+@pytest.mark.parametrize("failure", FAILURES)
+def test_a_failure_ranks_above_every_success_so_it_is_terminal(failure, success) -> None:
+    assert rank(failure) > rank(success)
+
+
+def test_every_status_has_a_rank() -> None:
+    assert {status: isinstance(rank(status), int) for status in MessageStatus} == dict.fromkeys(
+        MessageStatus, True
+    )
+
+
+# -- meets_condition ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "condition", "met"),
+    [
+        (SUBMITTED, "delivered", False),
+        (DELIVERED, "delivered", True),
+        (READ, "delivered", True),  # read implies delivered
+        (SUBMITTED, "read", False),
+        (DELIVERED, "read", False),
+        (READ, "read", True),
+    ],
+)
+def test_a_success_meets_a_condition_it_reaches_or_passes(status, condition, met) -> None:
+    assert meets_condition(status, condition) is met
+
+
+@pytest.mark.parametrize("condition", ["delivered", "read"])
+@pytest.mark.parametrize("failure", FAILURES)
+def test_a_failure_never_meets_a_condition_despite_its_higher_rank(failure, condition) -> None:
+    assert meets_condition(failure, condition) is False
+
+
+# -- decision_for: a step with a failover condition --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "condition", "decision"),
+    [
+        (READ, "read", COMPLETED),
+        (DELIVERED, "read", None),
+        (SUBMITTED, "read", None),
+        (DELIVERED, "delivered", COMPLETED),
+        (READ, "delivered", COMPLETED),
+        (SUBMITTED, "delivered", None),
+    ],
+)
+def test_a_step_with_a_condition_completes_the_workflow_only_when_the_condition_is_met(
+    status, condition, decision
+) -> None:
+    assert decision_for(status, condition_status=condition) == decision
+
+
+@pytest.mark.parametrize("condition", ["delivered", "read"])
+@pytest.mark.parametrize("failure", FAILURES)
+def test_a_failure_on_a_step_with_a_condition_decides_nothing_until_the_expiry(failure, condition) -> None:
+    # The state machine fails over when the wait ends; the webhook must not end the workflow.
+    assert decision_for(failure, condition_status=condition) is None
+
+
+# -- decision_for: the last step (no failover, so no condition) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "decision"),
+    [
+        (DELIVERED, COMPLETED),
+        (READ, COMPLETED),
+        (REJECTED, (WorkflowStatus.ERROR, StepOutcome.REJECTED)),
+        (UNDELIVERABLE, (WorkflowStatus.ERROR, StepOutcome.UNDELIVERABLE)),
+        (SUBMITTED, None),
+    ],
+)
+def test_the_last_step_is_decided_by_its_final_status(status, decision) -> None:
+    assert decision_for(status, condition_status=None) == decision
