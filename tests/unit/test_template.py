@@ -37,13 +37,7 @@ AUTHORIZER = "AccountAuthorizer"
 
 # cfn-lint warnings and informational matches accepted on purpose: (rule id, resource) -> why.
 # Errors are never accepted.
-ALLOWED_LINT_MATCHES = {
-    # I3011: no explicit DeletionPolicy/UpdateReplacePolicy. Workflows expire by TTL after
-    # RetentionDays, PITR covers accidental writes, and deleting the stack is meant to remove them.
-    ("I3011", "WorkflowsTable"): "data is short-lived by design",
-    # The execution log group is only operational logs (IncludeExecutionData is false).
-    ("I3011", "WorkflowStateMachineLogGroup"): "operational logs only",
-}
+ALLOWED_LINT_MATCHES: dict[tuple[str, str], str] = {}
 
 
 REQUIRED_STATES = {
