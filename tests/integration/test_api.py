@@ -129,3 +129,23 @@ def test_unknown_routes_are_404(stack, api):
 def _execution_count(stack) -> int:
     stepfunctions = stack.client("stepfunctions")
     return len(stepfunctions.list_executions(stateMachineArn=stack.state_machine_arn)["executions"])
+
+
+def test_an_account_created_with_the_admin_tool_can_use_the_api(stack, capsys):
+    from admin.accounts import main as accounts_cli
+
+    # Given an account created with the admin tool against the stack's table
+    assert accounts_cli(["create", "--table", stack.table_name, "--endpoint-url", stack.moto_url]) == 0
+    printed = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines() if "=" in line)
+
+    # When it creates a workflow with the printed credentials
+    response = requests.post(
+        f"{stack.api_url}/v0.1/dispatch", json=VALID, auth=(printed["api_key"], printed["api_secret"])
+    )
+
+    # Then it is accepted, and the secret was stored only as a hash
+    assert response.status_code == 202
+    stored = stack.client("dynamodb").get_item(
+        TableName=stack.table_name, Key={"pk": {"S": f"ACCOUNT#{printed['api_key']}"}}
+    )["Item"]
+    assert printed["api_secret"] not in str(stored)
