@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/dispatch
 
-.PHONY: run demo test unit integration bench lint format build clean
+.PHONY: run demo test unit integration bench lint format validate build clean
 
 $(STAMP): pyproject.toml layers/dispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-build:  ## needs the AWS SAM CLI and python3.13 on PATH (see README)
+validate:  ## needs the AWS SAM CLI; no Docker needed
+	sam validate --lint
+
+build:  ## needs the AWS SAM CLI and python3.13 on PATH; no Docker: pip fetches aarch64 wheels for the arm64 layer
 	sam build
 
 clean:
