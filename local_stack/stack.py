@@ -10,6 +10,7 @@ import secrets
 import socket
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -36,7 +37,7 @@ class LocalStackSettings:
     api_port: int = field(default_factory=lambda: _env_int("LOCAL_API_PORT", 3000))
     moto_port: int = field(default_factory=lambda: _env_int("LOCAL_MOTO_PORT", 5000))
     sandbox_port: int = field(default_factory=lambda: _env_int("LOCAL_SANDBOX_PORT", 3100))
-    region: str = "us-east-1"
+    region: str = field(default_factory=lambda: os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     stack_name: str = "workflows-api"
     # Lowering the 15 s minimum of Dispatch is allowed here only, so tests and demos run quickly.
     min_expiry_time: int = field(default_factory=lambda: _env_int("LOCAL_MIN_EXPIRY_TIME", 15))
@@ -215,7 +216,11 @@ class LocalStack:
 
     def banner(self) -> str:
         s = self.settings
-        endpoint = f"aws --endpoint-url {self.moto_url} --region {s.region}"
+        venv_aws = Path(sys.executable).parent / "aws"
+        aws = str(venv_aws) if venv_aws.exists() else "aws"
+        endpoint = (
+            f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {aws} --endpoint-url {self.moto_url}"
+        )
         return "\n".join(
             [
                 "Workflows API local stack is running (no AWS account, no Docker).",
@@ -227,7 +232,8 @@ class LocalStack:
                 f"  Table:               {self.table_name}",
                 "Inspect executions the way the console does:",
                 f"  {endpoint} stepfunctions list-executions --state-machine-arn {self.state_machine_arn}",
-                f"  {endpoint} stepfunctions get-execution-history --execution-arn <executionArn>",
+                f"  {endpoint} stepfunctions get-execution-history --execution-arn \\",
+                f"    {self.state_machine_arn.replace(':stateMachine:', ':execution:')}:<dispatch_uuid>",
                 "  (any credentials work, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing)",
             ]
         )

@@ -101,14 +101,21 @@ def workflow_view(item: dict[str, Any]) -> dict[str, Any]:
         "template": item["template"],
         "status": item["status"],
         "created_at": item["created_at"],
-        "updated_at": item.get("updated_at", item["created_at"]),
+        "updated_at": _normalized("updated_at", item.get("updated_at", item["created_at"])),
     }
     if item.get("finished_at"):
-        view["finished_at"] = item["finished_at"]
+        view["finished_at"] = _normalized("finished_at", item["finished_at"])
     view["current_step"] = item["current_step"]
     view["workflow"] = [
-        {"index": index, **{key: step[key] for key in _STEP_FIELDS if key in step}}
+        {"index": index, **{key: _normalized(key, step[key]) for key in _STEP_FIELDS if key in step}}
         for index, step in enumerate(item["steps"])
     ]
     view["_links"] = {"self": {"href": f"/v0.1/workflows/{dispatch_uuid}"}}
     return view
+
+
+def _normalized(key: str, value: Any) -> Any:
+    """Timestamps written by the state machine ($$.State.EnteredTime) in the API's one format."""
+    if key.endswith("_at") and isinstance(value, str):
+        return iso(datetime.fromisoformat(value))
+    return value
