@@ -14,6 +14,7 @@ import time
 import requests
 from moto.dynamodb.responses import DynamoHandler
 
+from local_stack.demo import text_step
 from local_stack.stack import LocalStack, LocalStackSettings
 
 READS = ("get_item", "query", "scan", "batch_get_item")
@@ -80,29 +81,22 @@ def _only(calls: collections.Counter, operations: tuple[str, ...]) -> dict:
     return {op: calls[op] for op in operations if calls[op]}
 
 
-def _step(channel: str, to: str, failover: dict | None = None) -> dict:
-    sender = (
-        {"type": channel, "id": "PAGE"}
-        if channel == "messenger"
-        else {"type": channel, "number": "447700900000"}
-    )
-    recipient = {"type": channel, "id": to} if channel == "messenger" else {"type": channel, "number": to}
-    step = {"from": sender, "to": recipient, "message": {"content": {"type": "text", "text": "hello"}}}
-    return {**step, "failover": failover} if failover else step
-
-
 if __name__ == "__main__":
     print("Cost of one two-step workflow (Messenger, condition read within 2 s -> SMS), on the local stack.")
     print("Command: make bench")
     run(
         {
             "Messenger never read (...01), fails over, SMS delivered": [
-                _step("messenger", "4200000000000001", {"expiry_time": 2, "condition_status": "read"}),
-                _step("sms", "447700900123"),
+                text_step(
+                    "messenger", "4200000000000001", "hello", {"expiry_time": 2, "condition_status": "read"}
+                ),
+                text_step("sms", "447700900123", "hello"),
             ],
             "Messenger read in time (...55), no SMS": [
-                _step("messenger", "4200000000000055", {"expiry_time": 2, "condition_status": "read"}),
-                _step("sms", "447700900123"),
+                text_step(
+                    "messenger", "4200000000000055", "hello", {"expiry_time": 2, "condition_status": "read"}
+                ),
+                text_step("sms", "447700900123", "hello"),
             ],
         }
     )

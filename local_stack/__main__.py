@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from local_stack.demo import run_demo
+from local_stack.demo import canonical_request, run_demo
 from local_stack.stack import LocalStack, LocalStackSettings
 
 
@@ -51,27 +51,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def curl_example(stack: LocalStack) -> str:
-    body = {
-        "template": "failover",
-        "workflow": [
-            {
-                "from": {"type": "messenger", "id": "MY_PAGE_ID"},
-                "to": {"type": "messenger", "id": "4200000000000001"},
-                "message": {"content": {"type": "text", "text": "Hello from Messenger"}},
-                "failover": {"expiry_time": 15, "condition_status": "read"},
-            },
-            {
-                "from": {"type": "sms", "number": "447700900000"},
-                "to": {"type": "sms", "number": "447700900123"},
-                "message": {"content": {"type": "text", "text": "Hello by SMS"}},
-            },
-        ],
-    }
     s = stack.settings
     return (
         "\nTry it:\n"
         f"  curl -s -u {s.api_key}:{s.api_secret} -H 'Content-Type: application/json' \\\n"
-        f"    {stack.api_url}/v0.1/dispatch -d '{json.dumps(body)}'\n"
+        f"    {stack.api_url}/v0.1/dispatch -d '{json.dumps(canonical_request(expiry_time=15))}'\n"
         f"  curl -s -u {s.api_key}:{s.api_secret} {stack.api_url}/v0.1/workflows/<dispatch_uuid>"
     )
 

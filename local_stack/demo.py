@@ -14,21 +14,33 @@ MESSENGER_RECIPIENT_NEVER_READS = "4200000000000001"
 SMS_RECIPIENT_DELIVERED = "447700900123"
 
 
+def text_step(channel: str, to: str, text: str, failover: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One Dispatch v0.1 workflow step with a text message (Messenger addresses by id, others by number)."""
+    by = "id" if channel == "messenger" else "number"
+    sender = "DEMO_PAGE_ID" if channel == "messenger" else "447700900000"
+    step: dict[str, Any] = {
+        "from": {"type": channel, by: sender},
+        "to": {"type": channel, by: to},
+        "message": {"content": {"type": "text", "text": text}},
+    }
+    if failover:
+        step["failover"] = failover
+    return step
+
+
 def canonical_request(expiry_time: int) -> dict[str, Any]:
+    """Messenger first, condition `read` within `expiry_time`; then SMS."""
+    text = "Your order has shipped!"
     return {
         "template": "failover",
         "workflow": [
-            {
-                "from": {"type": "messenger", "id": "DEMO_PAGE_ID"},
-                "to": {"type": "messenger", "id": MESSENGER_RECIPIENT_NEVER_READS},
-                "message": {"content": {"type": "text", "text": "Your order has shipped!"}},
-                "failover": {"expiry_time": expiry_time, "condition_status": "read"},
-            },
-            {
-                "from": {"type": "sms", "number": "447700900000"},
-                "to": {"type": "sms", "number": SMS_RECIPIENT_DELIVERED},
-                "message": {"content": {"type": "text", "text": "Your order has shipped!"}},
-            },
+            text_step(
+                "messenger",
+                MESSENGER_RECIPIENT_NEVER_READS,
+                text,
+                {"expiry_time": expiry_time, "condition_status": "read"},
+            ),
+            text_step("sms", SMS_RECIPIENT_DELIVERED, text),
         ],
     }
 

@@ -20,19 +20,6 @@ def recipient(suffix: str) -> str:
     return f"44{random.randrange(10**8, 10**9)}{suffix}"
 
 
-def step(channel: str, to: str, text: str, failover: dict | None = None) -> dict[str, Any]:
-    sender = (
-        {"type": channel, "id": "PAGE_ID"}
-        if channel == "messenger"
-        else {"type": channel, "number": "447700900000"}
-    )
-    to_field = {"type": channel, "id": to} if channel == "messenger" else {"type": channel, "number": to}
-    item = {"from": sender, "to": to_field, "message": {"content": {"type": "text", "text": text}}}
-    if failover:
-        item["failover"] = failover
-    return item
-
-
 def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -7,13 +7,14 @@ import uuid
 import pytest
 import requests
 
-from tests.integration.helpers import recipient, step
+from local_stack.demo import text_step
+from tests.integration.helpers import recipient
 
 VALID = {
     "template": "failover",
     "workflow": [
-        step("messenger", "4200000000000055", "Hi", {"expiry_time": 30, "condition_status": "read"}),
-        step("sms", "447700900155", "Hi by SMS"),
+        text_step("messenger", "4200000000000055", "Hi", {"expiry_time": 30, "condition_status": "read"}),
+        text_step("sms", "447700900155", "Hi by SMS"),
     ],
 }
 
@@ -85,7 +86,7 @@ def test_invalid_workflow_gets_a_problem_listing_every_invalid_parameter(stack, 
                 "message": {"content": {"type": "text", "text": "x"}},
                 "failover": {"expiry_time": 86401, "condition_status": "seen"},
             },
-            step("sms", "447700900155", "Hi"),
+            text_step("sms", "447700900155", "Hi"),
         ],
     }
 

@@ -14,11 +14,11 @@ from datetime import datetime
 
 import pytest
 
+from local_stack.demo import text_step
 from tests.integration.helpers import (
     FINAL_STATUS_TIMEOUT,
     messages_sent_for,
     recipient,
-    step,
     wait_for_end,
     wait_until,
 )
@@ -58,7 +58,7 @@ class Scenario:
             to, text = recipient(suffix), f"private text {uuid.uuid4().hex}"
             self.recipients.append(to)
             self.texts.append(text)
-            workflow.append(step(channel, to, text, failover))
+            workflow.append(text_step(channel, to, text, failover))
         return {"template": "failover", "workflow": workflow}
 
 

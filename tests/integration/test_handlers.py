@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from dispatch.signatures import sign_webhook
-from tests.integration.helpers import messages_sent_for, recipient, step, wait_until
+from local_stack.demo import text_step
+from tests.integration.helpers import messages_sent_for, recipient, wait_until
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -75,8 +76,10 @@ def test_a_retried_send_never_sends_the_message_twice(stack, api):
     body = {
         "template": "failover",
         "workflow": [
-            step("messenger", recipient("02"), "once only", {"expiry_time": 30, "condition_status": "read"}),
-            step("sms", recipient("55"), "fallback"),
+            text_step(
+                "messenger", recipient("02"), "once only", {"expiry_time": 30, "condition_status": "read"}
+            ),
+            text_step("sms", recipient("55"), "fallback"),
         ],
     }
     dispatch_uuid = api.post(f"{stack.api_url}/v0.1/dispatch", json=body).json()["dispatch_uuid"]
