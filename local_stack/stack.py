@@ -4,6 +4,7 @@ template's routes, and the sandbox Messages API. No AWS account, no Docker."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -192,11 +193,14 @@ class LocalStack:
     def moto_url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.moto_port}"
 
+    @functools.cached_property
+    def _lambda(self) -> Any:
+        # One client for every request the gateway serves (boto3 clients are thread-safe).
+        return self.client("lambda")
+
     def invoke_function(self, logical_id: str, event: dict[str, Any]) -> tuple[Any, bool]:
         """Invoke a deployed function through moto's Lambda API (as API Gateway would)."""
-        response = self.client("lambda").invoke(
-            FunctionName=self.physical_id(logical_id), Payload=json.dumps(event)
-        )
+        response = self._lambda.invoke(FunctionName=self.physical_id(logical_id), Payload=json.dumps(event))
         payload = json.loads(response["Payload"].read() or b"null")
         return payload, "FunctionError" in response
 
