@@ -15,9 +15,8 @@ import uuid
 
 import boto3
 
-from dispatch.accounts import create_account
+from dispatch.accounts import AccountRepository, create_account
 from dispatch.clock import iso, utc_now
-from dispatch.repository import AccountRepository
 
 
 def main(argv: list[str] | None = None) -> int:

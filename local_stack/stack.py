@@ -205,9 +205,8 @@ class LocalStack:
         return payload, "FunctionError" in response
 
     def create_account(self, api_key: str, api_secret: str, *, account_id: str) -> None:
-        from dispatch.accounts import create_account
+        from dispatch.accounts import AccountRepository, create_account
         from dispatch.clock import iso, utc_now
-        from dispatch.repository import AccountRepository
 
         table = boto3.resource("dynamodb", region_name=self.settings.region).Table(self.table_name)
         create_account(

@@ -18,7 +18,7 @@ SIGNATURE_SECRET_NAME = os.environ["WEBHOOK_SIGNATURE_SECRET_NAME"]
 MAX_AGE_SECONDS = int(os.environ.get("WEBHOOK_MAX_AGE_SECONDS", "300"))
 
 workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
-app = new_resolver()
+app = new_resolver(authenticated=False)
 
 
 @app.post("/webhooks/message-status")

@@ -6,8 +6,9 @@ import base64
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
-from dispatch.repository import AccountRepository
+from dispatch.repository import plain
 
 _ITERATIONS = 100_000
 # A stored hash is data: never let one make the authorizer spin for minutes.
@@ -64,3 +65,28 @@ def create_account(
     accounts: AccountRepository, *, api_key: str, api_secret: str, account_id: str, now: str
 ) -> None:
     accounts.put(api_key, account_id=account_id, secret_hash=hash_secret(api_secret), created_at=now)
+
+
+def account_key(api_key: str) -> dict[str, str]:
+    return {"pk": f"ACCOUNT#{api_key}"}
+
+
+class AccountRepository:
+    """API accounts, keyed by api_key; the secret is stored only as a hash."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, api_key: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key=account_key(api_key)).get("Item")
+        return plain(item) if item else None
+
+    def put(self, api_key: str, *, account_id: str, secret_hash: str, created_at: str) -> None:
+        self._table.put_item(
+            Item={
+                **account_key(api_key),
+                "account_id": account_id,
+                "secret_hash": secret_hash,
+                "created_at": created_at,
+            }
+        )

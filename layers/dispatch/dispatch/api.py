@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from dispatch.observability import logger
 from dispatch.problems import Problem, internal_error, not_found, unauthorized
@@ -24,8 +25,12 @@ def problem_response(problem: Problem) -> Response:
     return Response(status_code=problem.status, content_type=PROBLEM_JSON, body=json.dumps(problem.body()))
 
 
-def new_resolver() -> APIGatewayHttpResolver:
+def new_resolver(*, authenticated: bool = True) -> APIGatewayHttpResolver:
+    """A resolver whose errors are problem bodies. Routes need an account unless the resolver is
+    built with `authenticated=False` (only for routes signed some other way, like webhooks)."""
     app = APIGatewayHttpResolver()
+    if authenticated:
+        app.use(middlewares=[_require_account])
 
     @app.exception_handler(Problem)
     def handle_problem(problem: Problem) -> Response:
@@ -45,9 +50,28 @@ def new_resolver() -> APIGatewayHttpResolver:
     return app
 
 
+def _authorizer_context(app: APIGatewayHttpResolver) -> dict[str, Any]:
+    return app.current_event.request_context.authorizer.get_lambda or {}
+
+
+def _require_account(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    # The authorizer lets refused credentials through without an account, so that the refusal
+    # is a 401 problem body here (an HTTP API authorizer's own denial is a bare 403).
+    if not _authorizer_context(app).get("account_id"):
+        reason = _authorizer_context(app).get("auth_error")
+        return problem_response(unauthorized(AUTH_ERRORS.get(reason, AUTH_ERRORS["invalid_credentials"])))
+    return next_middleware(app)
+
+
+AUTH_ERRORS = {
+    "invalid_credentials": "You did not provide correct credentials.",
+    "unsupported_scheme": "Use Basic api_key:api_secret credentials.",
+}
+
+
 def caller_account_id(app: APIGatewayHttpResolver) -> str:
-    """The account the Lambda authorizer identified (API Gateway only routes authorized calls)."""
-    account_id = (app.current_event.request_context.authorizer.get_lambda or {}).get("account_id")
+    """The account the Lambda authorizer identified."""
+    account_id = _authorizer_context(app).get("account_id")
     if not account_id:
         raise unauthorized()
     return account_id

@@ -6,7 +6,7 @@ Workflow item (pk = "WORKFLOW#<dispatch_uuid>"):
             the state machine reads `steps[i]` directly with a native getItem.
   messages: list of JSON strings with each step's from/to/message: the only place PII lives.
 Message index item (pk = "MESSAGE#<message_uuid>"): dispatch_uuid, step_index, expires_at.
-Account item (pk = "ACCOUNT#<api_key>"): account_id, secret_hash, created_at.
+Account items: see dispatch.accounts.
 
 Every decision is a conditional write, so concurrent writers (status webhook, state machine,
 retried Lambdas) can race safely: whichever lands first wins, the others become no-ops.
@@ -28,10 +28,6 @@ def workflow_key(dispatch_uuid: str) -> dict[str, str]:
 
 def message_key(message_uuid: str) -> dict[str, str]:
     return {"pk": f"MESSAGE#{message_uuid}"}
-
-
-def account_key(api_key: str) -> dict[str, str]:
-    return {"pk": f"ACCOUNT#{api_key}"}
 
 
 def _is_conditional_failure(error: ClientError) -> bool:
@@ -198,24 +194,3 @@ class WorkflowRepository:
                 return False
             raise
         return True
-
-
-class AccountRepository:
-    """API accounts, keyed by api_key; the secret is stored only as a hash."""
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def get(self, api_key: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key=account_key(api_key)).get("Item")
-        return plain(item) if item else None
-
-    def put(self, api_key: str, *, account_id: str, secret_hash: str, created_at: str) -> None:
-        self._table.put_item(
-            Item={
-                **account_key(api_key),
-                "account_id": account_id,
-                "secret_hash": secret_hash,
-                "created_at": created_at,
-            }
-        )
