@@ -46,8 +46,10 @@ class InMemoryWorkflowRepository:
     # -- sending -------------------------------------------------------------------------------
 
     def claim_send(self, dispatch_uuid: str, step_index: int, now: str) -> bool:
-        step = self.workflows[dispatch_uuid]["steps"][step_index]
-        if "send_state" in step:  # attribute_not_exists(steps[i].send_state)
+        workflow = self.workflows[dispatch_uuid]
+        step = workflow["steps"][step_index]
+        # attribute_not_exists(steps[i].send_state) AND #status = :in_progress
+        if "send_state" in step or workflow["status"] != "in_progress":
             return False
         step.update(send_state="sending", send_started_at=now)
         return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -65,7 +66,8 @@ def _require_account(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
 
 AUTH_ERRORS = {
     "invalid_credentials": "You did not provide correct credentials.",
-    "unsupported_scheme": "Use Basic api_key:api_secret credentials.",
+    "invalid_token": "The bearer token is invalid, expired, or signed by an unknown application.",
+    "unsupported_scheme": "Use Basic api_key:api_secret credentials or a Bearer JWT.",
 }
 
 
@@ -89,3 +91,35 @@ def status_webhook_url(app: APIGatewayHttpResolver) -> str:
     event = app.current_event
     scheme = event.headers.get("x-forwarded-proto", "https")
     return f"{scheme}://{event.request_context.domain_name}/webhooks/message-status"
+
+
+def owned_workflow(app: APIGatewayHttpResolver, workflows: Any, dispatch_uuid: str) -> dict[str, Any]:
+    """The caller's workflow `dispatch_uuid`; another account's is as missing as a made-up id."""
+    item = workflows.get(dispatch_uuid) if _is_uuid(dispatch_uuid) else None
+    if item is None or item["account_id"] != caller_account_id(app):
+        raise not_found(f"No workflow {dispatch_uuid!r} in this account.")
+    return item
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def encode_cursor(key: dict[str, Any]) -> str:
+    """An opaque continuation token (the index position; no secrets, no PII)."""
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    """The index position of a cursor; ValueError when it is not one of ours."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError) as error:
+        raise ValueError("not a cursor") from error
+    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
+        raise ValueError("not a cursor")
+    return key

@@ -75,3 +75,7 @@ def service_unavailable(detail: str) -> Problem:
     return Problem(
         status=503, type=f"{ERRORS_BASE}#service-unavailable", title="Service unavailable", detail=detail
     )
+
+
+def conflict(detail: str) -> Problem:
+    return Problem(status=409, type=f"{ERRORS_BASE}#conflict", title="Conflict", detail=detail)

@@ -26,6 +26,11 @@ def workflow_key(dispatch_uuid: str) -> dict[str, str]:
     return {"pk": f"WORKFLOW#{dispatch_uuid}"}
 
 
+def account_workflows_key(account_id: str) -> str:
+    """The index partition holding an account's workflows (sorted by creation)."""
+    return f"ACCOUNT#{account_id}#WORKFLOWS"
+
+
 def message_key(message_uuid: str) -> dict[str, str]:
     return {"pk": f"MESSAGE#{message_uuid}"}
 
@@ -73,14 +78,22 @@ class WorkflowRepository:
     # -- sending -------------------------------------------------------------------------------
 
     def claim_send(self, dispatch_uuid: str, step_index: int, now: str) -> bool:
-        """Record that step `step_index` is being sent; False if an attempt was recorded before."""
+        """Record that step `step_index` is being sent; False if an attempt was recorded before
+        or the workflow is no longer in progress."""
         try:
             self._table.update_item(
                 Key=workflow_key(dispatch_uuid),
                 UpdateExpression=f"SET steps[{step_index}].send_state = :sending, "
                 f"steps[{step_index}].send_started_at = :now",
-                ConditionExpression=f"attribute_not_exists(steps[{step_index}].send_state)",
-                ExpressionAttributeValues={":sending": "sending", ":now": now},
+                # Never start a send for a cancelled or finished workflow.
+                ConditionExpression=f"attribute_not_exists(steps[{step_index}].send_state) "
+                "AND #status = :in_progress",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":sending": "sending",
+                    ":now": now,
+                    ":in_progress": WorkflowStatus.IN_PROGRESS.value,
+                },
             )
         except ClientError as error:
             if _is_conditional_failure(error):
@@ -194,3 +207,49 @@ class WorkflowRepository:
                 return False
             raise
         return True
+
+    # -- cancelling and listing ------------------------------------------------------------------
+
+    def cancel(self, dispatch_uuid: str, step_index: int, now: str) -> bool:
+        """Cancel the workflow if it is still in progress on step `step_index`; True if it was."""
+        step = f"steps[{step_index}]"
+        try:
+            self._table.update_item(
+                Key=workflow_key(dispatch_uuid),
+                UpdateExpression=f"SET #status = :cancelled, finished_at = :now, updated_at = :now, "
+                f"{step}.outcome = if_not_exists({step}.outcome, :cancelled), "
+                f"{step}.outcome_at = if_not_exists({step}.outcome_at, :now)",
+                ConditionExpression="#status = :in_progress AND current_step = :step",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":cancelled": WorkflowStatus.CANCELLED.value,
+                    ":in_progress": WorkflowStatus.IN_PROGRESS.value,
+                    ":step": step_index,
+                    ":now": now,
+                },
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def list_for_account(
+        self, account_id: str, *, status: str | None, limit: int, start_key: dict | None
+    ) -> tuple[list[dict[str, Any]], dict | None]:
+        """One page of the account's workflows, newest first, from the sparse index (no scans)."""
+        query: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :account",
+            "ExpressionAttributeValues": {":account": account_workflows_key(account_id)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if status:
+            query["FilterExpression"] = "#status = :status"
+            query["ExpressionAttributeNames"] = {"#status": "status"}
+            query["ExpressionAttributeValues"][":status"] = status
+        if start_key:
+            query["ExclusiveStartKey"] = start_key
+        response = self._table.query(**query)
+        return [plain(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")

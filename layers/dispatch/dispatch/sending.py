@@ -75,6 +75,11 @@ def send_step(
         return SendOutcome(accepted=True, wait_seconds=0, message_uuid=step.get("message_uuid"))
 
     if not workflows.claim_send(dispatch_uuid, step_index, iso(now())):
+        # An earlier attempt, or a cancel since our read: look again rather than guess.
+        workflow = workflows.get(dispatch_uuid) or workflow
+        step = workflow["steps"][step_index]
+        if workflow["status"] != WorkflowStatus.IN_PROGRESS:
+            return SendOutcome(accepted=True, wait_seconds=0, message_uuid=step.get("message_uuid"))
         send_state = step.get("send_state", "sending")
         logger.info("Send already attempted; not sending again", extra={"send_state": send_state})
         if send_state == "failed":

@@ -30,6 +30,7 @@ class WorkflowStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     ERROR = "error"
+    CANCELLED = "cancelled"
 
 
 class StepOutcome(StrEnum):
@@ -38,6 +39,7 @@ class StepOutcome(StrEnum):
     SEND_FAILED = "send_failed"
     REJECTED = "rejected"
     UNDELIVERABLE = "undeliverable"
+    CANCELLED = "cancelled"
 
 
 def rank(status: MessageStatus) -> int:

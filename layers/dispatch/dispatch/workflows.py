@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dispatch.clock import iso
+from dispatch.repository import account_workflows_key
 from dispatch.statuses import WorkflowStatus
 from dispatch.workflow_request import WorkflowRequest, step_summary
 
@@ -33,6 +34,9 @@ def new_workflow_item(
         "created_at": now,
         "updated_at": now,
         "expires_at": int((created_at + retention).timestamp()),
+        # The account's listing, newest first (see WorkflowRepository.list_for_account).
+        "gsi1pk": account_workflows_key(account_id),
+        "gsi1sk": f"{now}#{dispatch_uuid}",
         "steps": [
             {k: v for k, v in step_summary(step).items() if v is not None} for step in request.workflow
         ],
@@ -119,3 +123,76 @@ def _normalized(key: str, value: Any) -> Any:
     if key.endswith("_at") and isinstance(value, str):
         return iso(datetime.fromisoformat(value))
     return value
+
+
+class WorkflowFinished(Exception):
+    """The workflow ended before it could be cancelled."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def cancel_workflow(
+    item: dict[str, Any],
+    *,
+    cancel: Callable[[str, int], bool],
+    reload: Callable[[], dict[str, Any] | None],
+    stop_execution: Callable[[str], None],
+) -> dict[str, Any]:
+    """Cancel a workflow in progress and stop its execution; return the workflow as it ends.
+
+    Idempotent: cancelling a cancelled workflow changes nothing. A workflow that completed or
+    failed first raises WorkflowFinished. The cancel is a conditional write on the current step,
+    so a failover that lands at the same moment is simply tried again on the new step.
+    """
+    for _ in range(5):
+        if item["status"] == WorkflowStatus.CANCELLED:
+            # Stopped again on a repeat, in case an earlier cancel could not stop it.
+            stop_execution(item["dispatch_uuid"])
+            return item
+        if item["status"] != WorkflowStatus.IN_PROGRESS:
+            raise WorkflowFinished(item["status"])
+        cancel(item["dispatch_uuid"], item["current_step"])
+        item = reload() or item
+    raise TimeoutError("the workflow kept moving; try again")
+
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+_SUMMARY_FIELDS = (
+    "dispatch_uuid",
+    "template",
+    "status",
+    "current_step",
+    "created_at",
+    "updated_at",
+    "finished_at",
+)
+
+
+def list_workflows(
+    query_page: Callable[[int, dict | None], tuple[list[dict[str, Any]], dict | None]],
+    *,
+    page_size: int,
+    cursor: dict | None,
+    max_queries: int = 5,
+) -> tuple[list[dict[str, Any]], dict | None]:
+    """Up to `page_size` workflow summaries, newest first, and the key to continue from.
+
+    With a status filter a query page can come back short, so a few queries may be chained to
+    fill the page (bounded: an account with few matches gets a short page and a cursor).
+    """
+    summaries: list[dict[str, Any]] = []
+    for _ in range(max_queries):
+        items, cursor = query_page(page_size - len(summaries), cursor)
+        summaries += [_summary(item) for item in items]
+        if cursor is None or len(summaries) >= page_size:
+            break
+    return summaries, cursor
+
+
+def _summary(item: dict[str, Any]) -> dict[str, Any]:
+    summary = {key: _normalized(key, item[key]) for key in _SUMMARY_FIELDS if key in item}
+    summary["_links"] = {"self": {"href": f"/v0.1/workflows/{item['dispatch_uuid']}"}}
+    return summary

@@ -1,0 +1,57 @@
+"""DELETE /v0.1/workflows/{dispatch_uuid}: cancel a running workflow of the calling account."""
+
+import contextlib
+import os
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+
+from dispatch.api import json_response, new_resolver, owned_workflow
+from dispatch.clock import iso, utc_now
+from dispatch.observability import logger, metrics, tracer
+from dispatch.problems import conflict, service_unavailable
+from dispatch.repository import WorkflowRepository
+from dispatch.workflows import WorkflowFinished, cancel_workflow, workflow_view
+
+STATE_MACHINE_ARN = os.environ["STATE_MACHINE_ARN"]
+EXECUTION_ARN_PREFIX = STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:")
+
+workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
+stepfunctions = boto3.client("stepfunctions")
+app = new_resolver()
+
+
+def stop_execution(dispatch_uuid: str) -> None:
+    # An execution that never started, or is gone, has nothing left to stop.
+    with contextlib.suppress(stepfunctions.exceptions.ExecutionDoesNotExist):
+        stepfunctions.stop_execution(
+            executionArn=f"{EXECUTION_ARN_PREFIX}:{dispatch_uuid}", cause="Cancelled through the API"
+        )
+
+
+@app.delete("/v0.1/workflows/<dispatch_uuid>")
+@tracer.capture_method
+def handle_cancel_workflow(dispatch_uuid: str):
+    item = owned_workflow(app, workflows, dispatch_uuid)
+    try:
+        item = cancel_workflow(
+            item,
+            cancel=lambda uuid_, step: workflows.cancel(uuid_, step, iso(utc_now())),
+            reload=lambda: workflows.get(dispatch_uuid),
+            stop_execution=stop_execution,
+        )
+    except WorkflowFinished as finished:
+        detail = f"The workflow has already ended ({finished.status}); it cannot be cancelled."
+        raise conflict(detail) from None
+    except TimeoutError:
+        raise service_unavailable("The workflow was changing while we cancelled it; try again.") from None
+    logger.info("Workflow cancelled", extra={"dispatch_uuid": dispatch_uuid})
+    metrics.add_metric(name="WorkflowsCancelled", unit=MetricUnit.Count, value=1)
+    return json_response(200, workflow_view(item))
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)
