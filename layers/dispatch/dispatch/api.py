@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from typing import Any
 
@@ -13,13 +14,15 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from dispatch.observability import logger
-from dispatch.problems import Problem, internal_error, not_found, unauthorized
+from dispatch.problems import Problem, internal_error, invalid_parameters, not_found, unauthorized
 
 PROBLEM_JSON = "application/problem+json"
 
 
-def json_response(status_code: int, body: dict[str, Any]) -> Response:
-    return Response(status_code=status_code, content_type="application/json", body=json.dumps(body))
+def json_response(status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status_code, content_type="application/json", body=json.dumps(body), headers=headers
+    )
 
 
 def problem_response(problem: Problem) -> Response:
@@ -123,3 +126,17 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
         raise ValueError("not a cursor")
     return key
+
+
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def idempotency_key(header: str | None) -> str | None:
+    """The request's Idempotency-Key (1 to 255 visible ASCII characters), if it sent one."""
+    if header is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(header):
+        raise invalid_parameters(
+            [{"name": "Idempotency-Key", "reason": "must be 1 to 255 visible ASCII characters"}]
+        )
+    return header

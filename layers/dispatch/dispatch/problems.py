@@ -79,3 +79,10 @@ def service_unavailable(detail: str) -> Problem:
 
 def conflict(detail: str) -> Problem:
     return Problem(status=409, type=f"{ERRORS_BASE}#conflict", title="Conflict", detail=detail)
+
+
+def idempotency_key_reused() -> Problem:
+    return invalid_parameters(
+        [{"name": "Idempotency-Key", "reason": "was already used with a different request body"}],
+        detail="An Idempotency-Key can only be reused with the same request body.",
+    )
