@@ -215,10 +215,33 @@ class WorkflowStep(BaseModel):
         return self.from_.type
 
 
+def _callback_url(value: str, info: ValidationInfo) -> str:
+    """https only, except http to this machine when the service runs locally."""
+    parts = urlsplit(value)
+    local = (info.context or {}).get("allow_http_loopback", False)
+    if parts.scheme == "https" and parts.hostname:
+        return value
+    if local and parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return value
+    raise PydanticCustomError(
+        "callback_url",
+        "must be an https URL" + (" (or http to 127.0.0.1/localhost)" if local else ""),
+    )
+
+
+CallbackUrl = Annotated[
+    str, Field(min_length=1, max_length=2000), AfterValidator(_http_url), AfterValidator(_callback_url)
+]
+
+
 class WorkflowRequest(BaseModel):
-    """The create body. Unknown fields (including `callback`, for now) are ignored."""
+    """The create body. Unknown fields are ignored (forward compatibility)."""
 
     model_config = ConfigDict(hide_input_in_errors=True)
+
+    # Where status callbacks and the final report go (beyond Dispatch v0.1, which referenced a
+    # callback it never declared); without it, the account's default callback URL is used.
+    callback: CallbackUrl | None = None
 
     template: Literal["failover"]
     workflow: Annotated[list[WorkflowStep], Field(min_length=1, max_length=MAX_STEPS)]
@@ -237,7 +260,10 @@ class WorkflowRequest(BaseModel):
 
 
 def parse_workflow_request(
-    body: str | bytes | dict, *, min_expiry_time: int = DEFAULT_MIN_EXPIRY_TIME
+    body: str | bytes | dict,
+    *,
+    min_expiry_time: int = DEFAULT_MIN_EXPIRY_TIME,
+    allow_http_loopback_callback: bool = False,
 ) -> WorkflowRequest:
     """Validate a create body and return it as a WorkflowRequest.
 
@@ -248,7 +274,8 @@ def parse_workflow_request(
     data = _load_json_object(body)
     rule_errors = _rule_errors(data)
     try:
-        return WorkflowRequest.model_validate(data, context={"min_expiry_time": min_expiry_time})
+        context = {"min_expiry_time": min_expiry_time, "allow_http_loopback": allow_http_loopback_callback}
+        return WorkflowRequest.model_validate(data, context=context)
     except ValidationError as error:
         field_errors = [
             (_name(e["loc"]), _reason(e))
