@@ -175,9 +175,8 @@ def test_given_json_that_is_not_an_object_when_parsed_then_400_bad_request(raw):
 
 
 def test_given_unknown_fields_everywhere_when_parsed_then_they_are_ignored():
-    # Given: forward-compatible extras, including the out-of-scope `callback`
+    # Given: forward-compatible extras
     body = canonical()
-    body["callback"] = "https://example.com/callback"
     body["future_top_level"] = {"x": 1}
     step = body["workflow"][0]
     step["priority"] = "high"
@@ -187,7 +186,31 @@ def test_given_unknown_fields_everywhere_when_parsed_then_they_are_ignored():
 
     # When / Then
     request = parse_workflow_request(body)
-    assert "callback" not in request.model_dump()
+    assert "future_top_level" not in request.model_dump()
+    assert "priority" not in request.workflow[0].model_dump()
+
+
+@pytest.mark.parametrize(
+    ("callback", "local", "valid"),
+    [
+        ("https://example.com/callback", False, True),
+        ("http://example.com/callback", False, False),
+        ("http://127.0.0.1:8080/callback", False, False),
+        ("http://127.0.0.1:8080/callback", True, True),
+        ("http://localhost/callback", True, True),
+        ("http://192.168.1.10/callback", True, False),
+        ("ftp://example.com/callback", True, False),
+        ("not a url", False, False),
+    ],
+)
+def test_given_a_callback_when_parsed_then_only_https_or_local_loopback_is_accepted(callback, local, valid):
+    body = {**canonical(), "callback": callback}
+    if valid:
+        assert parse_workflow_request(body, allow_http_loopback_callback=local).callback == callback
+    else:
+        with pytest.raises(Problem) as raised:
+            parse_workflow_request(body, allow_http_loopback_callback=local)
+        assert [p["name"] for p in raised.value.invalid_parameters] == ["callback"]
 
 
 # --- template and workflow ------------------------------------------------------------------------
