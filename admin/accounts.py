@@ -1,52 +1,262 @@
-"""Create API accounts in a deployed (or local) stack's table.
+"""Manage API accounts and their applications in a deployed (or local) stack's table.
 
-    python -m admin.accounts create --table <WorkflowsTableName> [--api-key KEY] [--account-id ID]
+    python -m admin.accounts create [--name NAME] [--api-key KEY] [--callback-url URL]
+    python -m admin.accounts list
+    python -m admin.accounts rotate-secret ACCOUNT_ID
+    python -m admin.accounts rotate-signature-secret ACCOUNT_ID
+    python -m admin.accounts set-callback ACCOUNT_ID (URL | --clear)
+    python -m admin.accounts register-application ACCOUNT_ID --public-key-file PEM [--name NAME]
+    python -m admin.accounts list-applications ACCOUNT_ID
 
-The secret is generated, stored only as a hash, and printed once. Uses your usual AWS
-credentials; against the local stack add `--endpoint-url http://127.0.0.1:5000`.
+Every command takes `--table NAME` or `--stack STACK_NAME` (the table is then read from the
+stack's WorkflowsTableName output), and `--endpoint-url` (e.g. the local stack's moto URL),
+`--region`, `--json`. Output is `key=value` lines, one line per item for lists (values are
+shell-quoted when needed); secrets are printed once, when created or rotated, and never listed.
+Exit status: 0 done, 1 not found or already exists, 2 usage or invalid input.
 """
 
 from __future__ import annotations
 
 import argparse
-import secrets
+import json
+import shlex
 import sys
-import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
-from dispatch.accounts import AccountRepository, create_account
-from dispatch.clock import iso, utc_now
+from dispatch.accounts import (
+    AccountExists,
+    AccountNotFound,
+    AccountRepository,
+    InvalidCallbackUrl,
+    InvalidIdentifier,
+    create_account,
+    validate_callback_url,
+)
+from dispatch.applications import InvalidPublicKey
+
+OK, FAILED, USAGE = 0, 1, 2
+TABLE_OUTPUT = "WorkflowsTableName"
+ACCOUNT_FIELDS = ("account_id", "api_key", "name", "created_at")
+APPLICATION_FIELDS = ("application_id", "account_id", "name", "created_at")
+EPILOG = "Exit status: 0 done, 1 not found or already exists, 2 usage or invalid input."
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_mutually_exclusive_group(required=True)
+    where.add_argument("--table", help="the stack's WorkflowsTableName output")
+    where.add_argument("--stack", help="a stack name: its WorkflowsTableName output is used")
+    common.add_argument("--endpoint-url", default=None, help="e.g. the local stack's moto URL")
+    common.add_argument("--region", default=None)
+    common.add_argument("--json", action="store_true", help="print JSON instead of key=value lines")
+
+    parser = argparse.ArgumentParser(
+        prog="python -m admin.accounts", description=__doc__.split("\n")[0], epilog=EPILOG
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    create = commands.add_parser(
+        "create", parents=[common], help="create an account; prints its secrets once"
+    )
+    create.add_argument("--name", default=None)
+    create.add_argument("--api-key", default=None, help="default: a random 16-character key")
+    create.add_argument("--account-id", default=None, help="default: a random uuid")
+    create.add_argument("--callback-url", default=None, help="the account's default callback URL")
+
+    commands.add_parser("list", parents=[common], help="list accounts (never their secrets)")
+
+    for name, what in [
+        ("rotate-secret", "replace the API secret; prints the new one once"),
+        ("rotate-signature-secret", "replace the callback signature secret; prints it once"),
+    ]:
+        commands.add_parser(name, parents=[common], help=what).add_argument("account_id")
+
+    callback = commands.add_parser(
+        "set-callback", parents=[common], help="set or clear the default callback URL"
+    )
+    callback.add_argument("account_id")
+    url = callback.add_mutually_exclusive_group(required=True)
+    url.add_argument("url", nargs="?", help="https, or http only to 127.0.0.1/localhost")
+    url.add_argument("--clear", action="store_true", help="remove the callback URL")
+
+    register = commands.add_parser(
+        "register-application", parents=[common], help="register an RSA public key for Bearer JWTs"
+    )
+    register.add_argument("account_id")
+    register.add_argument("--public-key-file", required=True, type=Path, help="PEM, RSA, >= 2048 bits")
+    register.add_argument("--name", default=None)
+
+    commands.add_parser(
+        "list-applications", parents=[common], help="list an account's applications"
+    ).add_argument("account_id")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m admin.accounts", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    create = commands.add_parser("create", help="create an account and print its credentials once")
-    create.add_argument("--table", required=True, help="the stack's WorkflowsTableName output")
-    create.add_argument("--api-key", default=None, help="default: a random 16-character key")
-    create.add_argument("--account-id", default=None, help="default: a random uuid")
-    create.add_argument("--endpoint-url", default=None, help="e.g. the local stack's moto URL")
-    create.add_argument("--region", default=None)
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)  # exits with status 2 on usage errors
+    try:
+        accounts = AccountRepository(_table(args))
+        records, note = COMMANDS[args.command](accounts, args)
+    except CommandError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.status
+    _print(records, as_json=args.json, as_list=args.command.startswith("list"))
+    if note:
+        print(note, file=sys.stderr)
+    return OK
 
-    table = boto3.resource("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region).Table(
-        args.table
-    )
-    api_key = args.api_key or secrets.token_hex(8)
-    api_secret = secrets.token_urlsafe(24)
-    account_id = args.account_id or str(uuid.uuid4())
-    accounts = AccountRepository(table)
-    if accounts.get(api_key) is not None:
-        print(f"api_key {api_key!r} already exists", file=sys.stderr)
-        return 1
-    create_account(
-        accounts, api_key=api_key, api_secret=api_secret, account_id=account_id, now=iso(utc_now())
-    )
-    print(
-        f"account_id={account_id}\napi_key={api_key}\napi_secret={api_secret}\n(the secret is shown only now)"
-    )
-    return 0
+
+# -- commands: each returns (records to print, a note for stderr) -----------------------------------
+
+Result = tuple[list[dict[str, Any]], str | None]
+ONCE = "(secrets are shown only now: store them safely)"
+
+
+def _create(accounts: AccountRepository, args: argparse.Namespace) -> Result:
+    if args.callback_url:
+        _valid_callback_url(args.callback_url)
+    try:
+        account = create_account(
+            accounts,
+            api_key=args.api_key,
+            account_id=args.account_id,
+            name=args.name,
+            callback_url=args.callback_url,
+        )
+    except AccountExists as error:
+        raise CommandError(str(error), FAILED) from None
+    except InvalidIdentifier as error:
+        raise CommandError(str(error), USAGE) from None
+    return [
+        {
+            "account_id": account.account_id,
+            "api_key": account.api_key,
+            "api_secret": account.api_secret,
+            "signature_secret": account.signature_secret,
+        }
+    ], ONCE
+
+
+def _list(accounts: AccountRepository, args: argparse.Namespace) -> Result:
+    return [_only(account, ACCOUNT_FIELDS) for account in accounts.list_accounts()], None
+
+
+def _rotate_secret(accounts: AccountRepository, args: argparse.Namespace) -> Result:
+    with _account(args.account_id):
+        api_secret = accounts.rotate_api_secret(args.account_id)
+    # The authorizer caches a result per Authorization header for 5 minutes.
+    note = f"{ONCE}\n(the old secret may keep working for up to 5 minutes where it was just used)"
+    return [{"account_id": args.account_id, "api_secret": api_secret}], note
+
+
+def _rotate_signature_secret(accounts: AccountRepository, args: argparse.Namespace) -> Result:
+    with _account(args.account_id):
+        secret = accounts.rotate_signature_secret(args.account_id)
+    return [{"account_id": args.account_id, "signature_secret": secret}], ONCE
+
+
+def _set_callback(accounts: AccountRepository, args: argparse.Namespace) -> Result:
+    url = None if args.clear else _valid_callback_url(args.url)
+    with _account(args.account_id):
+        accounts.set_callback_url(args.account_id, url)
+    return [{"account_id": args.account_id, "callback_url": url or ""}], None
+
+
+def _register_application(accounts: AccountRepository, args: argparse.Namespace) -> Result:
+    try:
+        pem = args.public_key_file.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"cannot read {args.public_key_file}: {error}", USAGE) from None
+    try:
+        with _account(args.account_id):
+            application_id = accounts.register_application(args.account_id, pem, args.name)
+    except InvalidPublicKey as error:
+        raise CommandError(f"{args.public_key_file}: {error}", USAGE) from None
+    return [{"application_id": application_id, "account_id": args.account_id}], None
+
+
+def _list_applications(accounts: AccountRepository, args: argparse.Namespace) -> Result:
+    with _account(args.account_id):
+        if accounts.get_account(args.account_id) is None:
+            raise AccountNotFound(args.account_id)
+        applications = accounts.list_applications(args.account_id)
+    return [_only(application, APPLICATION_FIELDS) for application in applications], None
+
+
+COMMANDS = {
+    "create": _create,
+    "list": _list,
+    "rotate-secret": _rotate_secret,
+    "rotate-signature-secret": _rotate_signature_secret,
+    "set-callback": _set_callback,
+    "register-application": _register_application,
+    "list-applications": _list_applications,
+}
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _account(account_id: str) -> Iterator[None]:
+    """Turns AccountNotFound into exit status 1."""
+    try:
+        yield
+    except AccountNotFound:
+        raise CommandError(f"no account {account_id!r}", FAILED) from None
+
+
+def _valid_callback_url(url: str) -> str:
+    try:
+        return validate_callback_url(url)
+    except InvalidCallbackUrl as error:
+        raise CommandError(f"callback URL {error}", USAGE) from None
+
+
+def _only(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: item.get(name, "") for name in fields}
+
+
+def _table(args: argparse.Namespace) -> Any:
+    session = boto3.Session(region_name=args.region)
+    table_name = args.table or _table_of_stack(session, args.stack, args.endpoint_url)
+    return session.resource("dynamodb", endpoint_url=args.endpoint_url).Table(table_name)
+
+
+def _table_of_stack(session: boto3.Session, stack_name: str, endpoint_url: str | None) -> str:
+    cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        raise CommandError(f"stack {stack_name!r}: {error}", FAILED) from None
+    for output in stacks[0].get("Outputs", []) if stacks else []:
+        if output["OutputKey"] == TABLE_OUTPUT:
+            return output["OutputValue"]
+    raise CommandError(f"stack {stack_name!r} has no {TABLE_OUTPUT} output", FAILED)
+
+
+def _print(records: list[dict[str, Any]], *, as_json: bool, as_list: bool) -> None:
+    if as_json:
+        print(json.dumps(records if as_list else records[0], indent=2))
+        return
+    if as_list:  # one line per item
+        for record in records:
+            print(" ".join(f"{name}={shlex.quote(str(value))}" for name, value in record.items()))
+        return
+    for name, value in records[0].items():
+        print(f"{name}={shlex.quote(str(value))}")
 
 
 if __name__ == "__main__":

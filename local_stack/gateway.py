@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from local_stack.docs import docs_response
+
 _FUNCTION_IN_URI = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}")
 
 Invoke = Callable[[str, dict[str, Any]], tuple[Any, bool]]  # (logical id, event) -> (result, failed)
@@ -100,6 +102,10 @@ class LocalHttpApi:
         self.authorizers = authorizers
         self._invoke = invoke
         self._auth_cache: dict[tuple[str, str], tuple[float, dict]] = {}
+        # On AWS each invocation has a process of its own; here the functions share one, and
+        # Powertools keeps the event being resolved in a class attribute (BaseRouter.current_event),
+        # so two requests resolved at once would read each other's event (account, body, path).
+        self._resolve_lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._request_handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -126,6 +132,9 @@ class LocalHttpApi:
     ) -> tuple[int, dict, bytes]:
         """One request, as API Gateway would answer it."""
         path, _, query = raw_path.partition("?")
+        # Swagger UI at /docs: a local convenience, not a route of the template.
+        if method == "GET" and (docs := docs_response(path)) is not None:
+            return docs
         headers = {key.lower(): value for key, value in headers.items()}
         for route in self.routes:
             match = route.pattern.match(path)
@@ -146,7 +155,8 @@ class LocalHttpApi:
                 return _gateway_message(403, "Forbidden")
             authorizer_context = result.get("context") or {}
         event = _event(route, path, query, headers, body, match.groupdict(), self.url, authorizer_context)
-        result, failed = self._invoke(route.function, event)
+        with self._resolve_lock:
+            result, failed = self._invoke(route.function, event)
         if failed:
             return _gateway_message(500, "Internal Server Error")
         return _response(result)
@@ -192,9 +202,14 @@ class LocalHttpApi:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+            def __getattr__(self, name: str):
+                # Every method (TRACE, QUERY, ...): one without a route is API Gateway's 404, not a 501.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, format, *args):  # quiet: the functions log what matters
                 pass

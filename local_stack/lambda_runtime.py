@@ -44,6 +44,7 @@ class InProcessLambdaRuntime:
         self._sources: dict[str, tuple[str, Path, str]] = {}
         self._handlers: dict[str, Callable] = {}
         self._lock = threading.Lock()
+        self._http_lock = threading.Lock()
         self.invocations: list[dict[str, Any]] = []
 
     def register(self, function_name: str, *, logical_id: str, code_dir: Path, handler: str) -> None:
@@ -74,7 +75,14 @@ class InProcessLambdaRuntime:
         )
         started = time.perf_counter()
         try:
-            result = self._handler(function.function_name)(event, context)
+            if "http" in (event.get("requestContext") or {}):
+                # Powertools' HTTP resolver keeps the current request in class-level state, which
+                # Lambda's one-request-per-process model makes safe; in this one process, API
+                # requests take turns (they are short; Step Functions and SQS tasks do not wait).
+                with self._http_lock:
+                    result = self._handler(function.function_name)(event, context)
+            else:
+                result = self._handler(function.function_name)(event, context)
             payload, failed = json.dumps(result).encode(), False
         except Exception as error:  # the Lambda service reports any exception as a function error
             payload = json.dumps(

@@ -18,6 +18,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from local_stack.deploy import deploy, install_moto_adapters
+from local_stack.event_sources import sqs_event_sources
 from local_stack.gateway import LocalHttpApi, routes_from_cloudformation
 from local_stack.lambda_runtime import InProcessLambdaRuntime
 from local_stack.sandbox import SandboxMessagesApi
@@ -47,6 +48,9 @@ class LocalStackSettings:
     api_key: str = field(default_factory=lambda: os.environ.get("WORKFLOWS_API_KEY", "demo"))
     api_secret: str = field(default_factory=lambda: os.environ.get("WORKFLOWS_API_SECRET", "demo-secret"))
     log_level: str = field(default_factory=lambda: os.environ.get("LOCAL_LOG_LEVEL", "WARNING"))
+    # Callback retries: first delay and longest delay, seconds (AWS defaults: 5 and 900).
+    callback_retry_base: int = field(default_factory=lambda: _env_int("LOCAL_CALLBACK_RETRY_BASE", 1))
+    callback_retry_max: int = field(default_factory=lambda: _env_int("LOCAL_CALLBACK_RETRY_MAX", 30))
 
 
 def free_port(host: str) -> int:
@@ -64,6 +68,7 @@ class LocalStack:
         self.sandbox: SandboxMessagesApi | None = None
         self.gateway: LocalHttpApi | None = None
         self.deployment: dict[str, Any] = {}
+        self.event_sources: list = []
         self._moto: ThreadedMotoServer | None = None
         self.signature_secret = ""
 
@@ -108,18 +113,31 @@ class LocalStack:
                 "WebhookSignatureSecretName": WEBHOOK_SIGNATURE_SECRET_NAME,
                 "FinalStatusTimeoutSeconds": str(s.final_status_timeout),
                 "LogLevel": s.log_level,
+                "CallbackRetryBaseSeconds": str(s.callback_retry_base),
+                "CallbackRetryMaxSeconds": str(s.callback_retry_max),
             },
         )
         self._register_functions(session)
-        self.create_account(s.api_key, s.api_secret, account_id="demo-account")
+        # The demo account's callback signature secret: set it to verify callbacks with a known one.
+        self.demo_signature_secret = self.create_account(
+            s.api_key,
+            s.api_secret,
+            account_id="demo-account",
+            signature_secret=os.environ.get("WORKFLOWS_SIGNATURE_SECRET"),
+        ).signature_secret
 
         routes, authorizers = routes_from_cloudformation(self.deployment["cfn"])
         self.gateway = LocalHttpApi(routes, authorizers, self.invoke_function, host=s.host, port=s.api_port)
         self.gateway.start()
+        self.event_sources = sqs_event_sources(
+            self.deployment["cfn"], self.deployment["resources"], self.client("sqs"), self.invoke_function
+        )
+        for source in self.event_sources:
+            source.start()
         return self
 
     def stop(self) -> None:
-        for server in (self.gateway, self.sandbox, self._moto):
+        for server in (*self.event_sources, self.gateway, self.sandbox, self._moto):
             if server is not None:
                 server.stop()
 
@@ -138,6 +156,7 @@ class LocalStack:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "MIN_EXPIRY_TIME_SECONDS": str(s.min_expiry_time),
+                "ALLOW_HTTP_LOOPBACK_CALLBACKS": "true",
             }
         )
 
@@ -204,17 +223,27 @@ class LocalStack:
         payload = json.loads(response["Payload"].read() or b"null")
         return payload, "FunctionError" in response
 
-    def create_account(self, api_key: str, api_secret: str, *, account_id: str) -> None:
+    def create_account(
+        self,
+        api_key: str,
+        api_secret: str,
+        *,
+        account_id: str,
+        signature_secret: str | None = None,
+        callback_url: str | None = None,
+    ) -> Any:
+        """Create an account in the stack's table; returns dispatch.accounts.NewAccount (its
+        signature secret is random unless given)."""
         from dispatch.accounts import AccountRepository, create_account
-        from dispatch.clock import iso, utc_now
 
         table = boto3.resource("dynamodb", region_name=self.settings.region).Table(self.table_name)
-        create_account(
+        return create_account(
             AccountRepository(table),
             api_key=api_key,
             api_secret=api_secret,
             account_id=account_id,
-            now=iso(utc_now()),
+            signature_secret=signature_secret,
+            callback_url=callback_url,
         )
 
     def banner(self) -> str:
@@ -228,6 +257,7 @@ class LocalStack:
             [
                 "Workflows API local stack is running (no AWS account, no Docker).",
                 f"  API:                 {self.api_url}   (routes from template.yaml)",
+                f"  API docs:            {self.api_url}/docs   (Swagger UI of /v0.1/openapi.json)",
                 f"  Credentials:         api_key={s.api_key} api_secret={s.api_secret}  (Basic auth)",
                 f"  Sandbox Messages API {self.sandbox.url if self.sandbox else '-'}/v1/messages",
                 f"  moto (AWS APIs):     {self.moto_url}",

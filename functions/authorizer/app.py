@@ -1,4 +1,5 @@
-"""HTTP API Lambda authorizer (payload 2.0, simple responses): Basic api_key:api_secret.
+"""HTTP API Lambda authorizer (payload 2.0, simple responses): `Basic api_key:api_secret`, or
+`Bearer <JWT>` signed (RS256) by one of the account's registered applications.
 
 It identifies the account; the functions refuse calls without one (see dispatch.api).
 """
@@ -7,7 +8,7 @@ import os
 
 import boto3
 
-from dispatch.accounts import AccountRepository, authenticate
+from dispatch.accounts import AccountRepository, authenticate, refusal_reason
 from dispatch.observability import logger, tracer
 
 accounts = AccountRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
@@ -17,12 +18,11 @@ accounts = AccountRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_
 @tracer.capture_lambda_handler
 def lambda_handler(event, context):
     authorization = (event.get("headers") or {}).get("authorization")
-    account_id = authenticate(authorization, accounts)
-    if account_id is not None:
-        return {"isAuthorized": True, "context": {"account_id": account_id}}
+    identity = authenticate(authorization, accounts)
+    if identity is not None:
+        return {"isAuthorized": True, "context": identity.context()}
     # Let the call through without an account: the function answers it with a 401 problem body
     # (API Gateway's own denial would be a bare 403). Every API route requires an account.
-    logger.info("Refused credentials")
-    scheme = (authorization or "").partition(" ")[0]
-    reason = "invalid_credentials" if scheme == "Basic" else "unsupported_scheme"
+    reason = refusal_reason(authorization)
+    logger.info("Refused credentials", extra={"reason": reason})
     return {"isAuthorized": True, "context": {"auth_error": reason}}

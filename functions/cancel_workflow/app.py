@@ -7,6 +7,7 @@ import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
 from dispatch.api import json_response, new_resolver, owned_workflow
+from dispatch.callbacks import CallbackQueue, final_report_event
 from dispatch.clock import iso, utc_now
 from dispatch.observability import logger, metrics, tracer
 from dispatch.problems import conflict, service_unavailable
@@ -18,6 +19,7 @@ EXECUTION_ARN_PREFIX = STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:"
 
 workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
 stepfunctions = boto3.client("stepfunctions")
+callbacks = CallbackQueue(boto3.client("sqs"), os.environ["CALLBACK_QUEUE_URL"])
 app = new_resolver()
 
 
@@ -45,6 +47,9 @@ def handle_cancel_workflow(dispatch_uuid: str):
         raise conflict(detail) from None
     except TimeoutError:
         raise service_unavailable("The workflow was changing while we cancelled it; try again.") from None
+    if item.get("callback_url"):
+        # Also on a repeated cancel: the queue drops duplicates, the receiver has the event id.
+        callbacks.publish(final_report_event(dispatch_uuid))
     logger.info("Workflow cancelled", extra={"dispatch_uuid": dispatch_uuid})
     metrics.add_metric(name="WorkflowsCancelled", unit=MetricUnit.Count, value=1)
     return json_response(200, workflow_view(item))

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dispatch.accounts import AccountRepository
 from dispatch.api import (
     caller_account_id,
     idempotency_key,
@@ -30,6 +31,7 @@ from dispatch.clock import iso, utc_now
 from dispatch.observability import logger, metrics, tracer
 from dispatch.problems import conflict, idempotency_key_reused, service_unavailable
 from dispatch.repository import WorkflowRepository
+from dispatch.schemas import WorkflowCreated
 from dispatch.workflow_request import parse_workflow_request
 from dispatch.workflows import create_workflow
 
@@ -37,10 +39,14 @@ STATE_MACHINE_ARN = os.environ["STATE_MACHINE_ARN"]
 RETENTION = timedelta(days=int(os.environ.get("RETENTION_DAYS", "30")))
 # Dispatch allows 15 s at least; only the local stack lowers it, so demos need not wait.
 MIN_EXPIRY_TIME = int(os.environ.get("MIN_EXPIRY_TIME_SECONDS", "15"))
+# Only the local stack sets this: callbacks to a receiver on the same machine, over plain http.
+ALLOW_HTTP_LOOPBACK_CALLBACKS = os.environ.get("ALLOW_HTTP_LOOPBACK_CALLBACKS") == "true"
 
 IDEMPOTENCY_HOURS = int(os.environ.get("IDEMPOTENCY_HOURS", "24"))
 
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
+table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+workflows = WorkflowRepository(table)
+accounts = AccountRepository(table)
 idempotency_store = DynamoDBPersistenceLayer(
     table_name=os.environ["TABLE_NAME"],
     key_attr="pk",
@@ -77,16 +83,23 @@ def start_execution(dispatch_uuid: str, execution_input: dict) -> None:
 @tracer.capture_method
 def handle_create_workflow():
     body = request_body(app)
-    request = parse_workflow_request(body, min_expiry_time=MIN_EXPIRY_TIME)
+    request = parse_workflow_request(
+        body, min_expiry_time=MIN_EXPIRY_TIME, allow_http_loopback_callback=ALLOW_HTTP_LOOPBACK_CALLBACKS
+    )
     account_id = caller_account_id(app)
     key = idempotency_key(app.current_event.headers.get("idempotency-key"))
     if key is None:
-        return json_response(202, start(request, account_id))
+        return json_response(202, WorkflowCreated.model_validate(start(request, account_id)).body())
     # Same account + key: the first request's answer, for IDEMPOTENCY_HOURS; the body must match.
     replay = {"account_id": account_id, "key": key, "body": json.loads(body)}
     created = start_once(replay=replay, request=request)
     headers = {"Idempotent-Replayed": "true"} if created.pop("replayed", False) else {}
-    return json_response(202, created, headers=headers)
+    return json_response(202, WorkflowCreated.model_validate(created).body(), headers=headers)
+
+
+def default_callback_url(account_id: str) -> str | None:
+    account = accounts.get_account(account_id)
+    return account.get("callback_url") if account else None
 
 
 def start(request, account_id: str) -> dict:
@@ -98,6 +111,7 @@ def start(request, account_id: str) -> dict:
         start_execution=start_execution,
         now=utc_now(),
         retention=RETENTION,
+        default_callback_url=None if request.callback else default_callback_url(account_id),
     )
     logger.info("Workflow started", extra={"dispatch_uuid": dispatch_uuid, "steps": len(request.workflow)})
     metrics.add_metric(name="WorkflowsCreated", unit=MetricUnit.Count, value=1)

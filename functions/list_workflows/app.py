@@ -9,6 +9,7 @@ from dispatch.api import caller_account_id, decode_cursor, encode_cursor, json_r
 from dispatch.observability import logger, metrics, tracer
 from dispatch.problems import invalid_parameters
 from dispatch.repository import WorkflowRepository, account_workflows_key
+from dispatch.schemas import WorkflowPage
 from dispatch.statuses import WorkflowStatus
 from dispatch.workflows import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, list_workflows
 
@@ -32,7 +33,8 @@ def handle_list_workflows():
     links = {"self": {"href": f"/v0.1/workflows?{urlencode(query)}"}}
     if next_key:
         links["next"] = {"href": f"/v0.1/workflows?{urlencode({**query, 'cursor': encode_cursor(next_key)})}"}
-    return json_response(200, {"page_size": page_size, "workflows": summaries, "_links": links})
+    page = WorkflowPage.model_validate({"page_size": page_size, "workflows": summaries, "_links": links})
+    return json_response(200, page.body())
 
 
 def _query_parameters(account_id: str) -> tuple[str | None, int, dict | None]:

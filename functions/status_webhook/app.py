@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities import parameters
 from pydantic import ValidationError
 
 from dispatch.api import json_response, new_resolver, request_body
+from dispatch.callbacks import CallbackQueue
 from dispatch.observability import logger, metrics, tracer
 from dispatch.problems import bad_request, invalid_parameters, unauthorized
 from dispatch.repository import WorkflowRepository
@@ -18,6 +19,7 @@ SIGNATURE_SECRET_NAME = os.environ["WEBHOOK_SIGNATURE_SECRET_NAME"]
 MAX_AGE_SECONDS = int(os.environ.get("WEBHOOK_MAX_AGE_SECONDS", "300"))
 
 workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
+callbacks = CallbackQueue(boto3.client("sqs"), os.environ["CALLBACK_QUEUE_URL"])
 app = new_resolver(authenticated=False)
 
 
@@ -36,7 +38,7 @@ def handle_message_status():
         webhook = StatusWebhook.model_validate_json(body)
     except ValidationError as error:
         raise _as_problem(error) from error
-    result = record_message_status(webhook, workflows=workflows)
+    result = record_message_status(webhook, workflows=workflows, publish=callbacks.publish)
     logger.info("Status received", extra={"status": webhook.status, "result": result})
     metrics.add_metric(name=f"Status_{webhook.status}", unit=MetricUnit.Count, value=1)
     return json_response(200, {"result": result})

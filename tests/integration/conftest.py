@@ -22,6 +22,8 @@ def stack():
         api_key="test-key",
         api_secret="test-secret",
         log_level="WARNING",
+        callback_retry_base=1,
+        callback_retry_max=2,
     )
     local = LocalStack(settings).start()
     yield local

@@ -32,7 +32,9 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: fl
 
 def wait_for_end(api: requests.Session, stack: LocalStack, dispatch_uuid: str, timeout: float = 20.0) -> dict:
     def finished():
-        workflow = api.get(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}").json()
+        response = api.get(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}")
+        assert response.status_code == 200, response.text
+        workflow = response.json()
         return workflow if workflow["status"] != "in_progress" else None
 
     return wait_until(finished, timeout)

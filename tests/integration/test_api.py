@@ -161,6 +161,6 @@ def test_an_account_created_with_the_admin_tool_can_use_the_api(stack, capsys):
     # Then it is accepted, and the secret was stored only as a hash
     assert response.status_code == 202
     stored = stack.client("dynamodb").get_item(
-        TableName=stack.table_name, Key={"pk": {"S": f"ACCOUNT#{printed['api_key']}"}}
+        TableName=stack.table_name, Key={"pk": {"S": f"APIKEY#{printed['api_key']}"}}
     )["Item"]
     assert printed["api_secret"] not in str(stored)

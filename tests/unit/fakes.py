@@ -12,6 +12,8 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dispatch import accounts as accounts_module
+from dispatch.applications import new_application_id, normalized_public_key
 from dispatch.statuses import StepOutcome, WorkflowStatus
 from dispatch.workflow_request import WorkflowRequest, parse_workflow_request
 from dispatch.workflows import new_workflow_item
@@ -139,21 +141,114 @@ class InMemoryWorkflowRepository:
 
 
 class InMemoryAccountRepository:
-    """Accounts by api_key."""
+    """Accounts by account_id, credentials by api_key, applications by application_id. Lists
+    hold only what the real index projects (never a secret), sorted by its sort key."""
+
+    _LISTED_ACCOUNT = ("account_id", "api_key", "name", "created_at", "updated_at")
+    _LISTED_APPLICATION = ("application_id", "account_id", "name", "created_at")
 
     def __init__(self) -> None:
         self.accounts: dict[str, dict[str, Any]] = {}
+        self.credentials: dict[str, dict[str, Any]] = {}
+        self.applications: dict[str, dict[str, Any]] = {}
 
-    def get(self, api_key: str) -> dict[str, Any] | None:
-        item = self.accounts.get(api_key)
-        return copy.deepcopy(item) if item is not None else None
+    # -- reads -----------------------------------------------------------------------------------
 
-    def put(self, api_key: str, *, account_id: str, secret_hash: str, created_at: str) -> None:
-        self.accounts[api_key] = {
+    def get_credentials(self, api_key: str) -> dict[str, str] | None:
+        item = self.credentials.get(api_key)
+        return {"account_id": item["account_id"], "secret_hash": item["secret_hash"]} if item else None
+
+    def get_account(self, account_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.accounts.get(account_id))
+
+    def get_application(self, application_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.applications.get(application_id))
+
+    def list_accounts(self) -> list[dict[str, Any]]:
+        return [
+            {name: item[name] for name in self._LISTED_ACCOUNT if name in item}
+            for _, item in sorted(self.accounts.items())
+        ]
+
+    def list_applications(self, account_id: str) -> list[dict[str, Any]]:
+        return [
+            {name: item[name] for name in self._LISTED_APPLICATION if name in item}
+            for _, item in sorted(self.applications.items())
+            if item["account_id"] == account_id
+        ]
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        account_id: str,
+        api_key: str,
+        secret_hash: str,
+        signature_secret: str,
+        now: str,
+        name: str | None = None,
+        callback_url: str | None = None,
+    ) -> None:
+        if account_id in self.accounts:
+            raise accounts_module.AccountExists(f"account_id {account_id!r} already exists")
+        if api_key in self.credentials:
+            raise accounts_module.AccountExists(f"api_key {api_key!r} already exists")
+        account = {
             "account_id": account_id,
-            "secret_hash": secret_hash,
-            "created_at": created_at,
+            "api_key": api_key,
+            "signature_secret": signature_secret,
+            "created_at": now,
+            "updated_at": now,
         }
+        account.update({k: v for k, v in (("name", name), ("callback_url", callback_url)) if v})
+        self.accounts[account_id] = account
+        self.credentials[api_key] = {"account_id": account_id, "secret_hash": secret_hash, "created_at": now}
+
+    def rotate_api_secret(self, account_id: str, *, now: str = "2025-01-01T00:00:00.000Z") -> str:
+        account = self._existing(account_id)
+        api_secret = accounts_module.new_api_secret()
+        self.credentials[account["api_key"]]["secret_hash"] = accounts_module.hash_secret(api_secret)
+        account["updated_at"] = now
+        return api_secret
+
+    def rotate_signature_secret(self, account_id: str, *, now: str = "2025-01-01T00:00:00.000Z") -> str:
+        account = self._existing(account_id)
+        account.update(signature_secret=accounts_module.new_signature_secret(), updated_at=now)
+        return account["signature_secret"]
+
+    def set_callback_url(
+        self, account_id: str, url: str | None, *, now: str = "2025-01-01T00:00:00.000Z"
+    ) -> None:
+        if url is not None:
+            url = accounts_module.validate_callback_url(url)
+        account = self._existing(account_id)
+        account.pop("callback_url", None)
+        account.update({"updated_at": now} | ({"callback_url": url} if url else {}))
+
+    def register_application(
+        self,
+        account_id: str,
+        public_key_pem: str,
+        name: str | None = None,
+        *,
+        now: str = "2025-01-01T00:00:00.000Z",
+    ) -> str:
+        public_key = normalized_public_key(public_key_pem)
+        self._existing(account_id)
+        application_id = new_application_id()
+        self.applications[application_id] = {
+            "application_id": application_id,
+            "account_id": account_id,
+            "public_key": public_key,
+            "created_at": now,
+        } | ({"name": name} if name else {})
+        return application_id
+
+    def _existing(self, account_id: str) -> dict[str, Any]:
+        if account_id not in self.accounts:  # ConditionExpression attribute_exists(pk)
+            raise accounts_module.AccountNotFound(account_id)
+        return self.accounts[account_id]
 
 
 # -- the canonical workflow --------------------------------------------------------------------

@@ -1,14 +1,39 @@
-"""API accounts: salted secret hashes and Basic credentials (dispatch.accounts)."""
+"""API accounts (dispatch.accounts): salted secret hashes, Basic credentials, and the account
+repository, run against both the in-memory fake and DynamoDB (moto, the table of template.yaml)."""
 
 from __future__ import annotations
 
 import base64
 import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
+import boto3
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fakes import InMemoryAccountRepository
+from moto import mock_aws
 
-from dispatch.accounts import authenticate, create_account, hash_secret, parse_basic, verify_secret
+from dispatch.accounts import (
+    AccountExists,
+    AccountNotFound,
+    AccountRepository,
+    Identity,
+    InvalidCallbackUrl,
+    InvalidIdentifier,
+    NewAccount,
+    authenticate,
+    create_account,
+    hash_secret,
+    parse_basic,
+    validate_callback_url,
+    verify_secret,
+)
+from dispatch.applications import InvalidPublicKey
+from local_stack.deploy import load_template
 
 API_KEY, API_SECRET, ACCOUNT_ID = "abcd1234", "s3cr3t-Secret", "account-1"
 FAST = 1_000  # iterations for tests that do not care about the default cost
@@ -127,32 +152,101 @@ def test_a_non_ascii_basic_header_parses_to_none(authorization: str) -> None:
     assert parse_basic(authorization) is None
 
 
-# -- create_account / authenticate --------------------------------------------------------------
+# -- the repository: the in-memory fake and DynamoDB behave alike -------------------------------
+
+NOW, LATER = "2025-01-02T03:04:05.000Z", "2025-02-03T04:05:06.000Z"
+PUBLIC_KEY = (
+    rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    .public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+)
 
 
-@pytest.fixture(scope="module")
-def accounts() -> InMemoryAccountRepository:
-    accounts = InMemoryAccountRepository()
-    create_account(
-        accounts,
-        api_key=API_KEY,
-        api_secret=API_SECRET,
-        account_id=ACCOUNT_ID,
-        now="2025-01-02T03:04:05.000Z",
+@dataclass
+class Backend:
+    accounts: Any  # AccountRepository or InMemoryAccountRepository
+    stored: Callable[[], list[dict[str, Any]]]  # every stored item, for "the secret is nowhere"
+
+
+def _dynamodb_table() -> Any:
+    properties = load_template()["Resources"]["WorkflowsTable"]["Properties"]
+    wanted = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+    return boto3.resource("dynamodb", region_name="us-east-1").create_table(
+        TableName="workflows", **{name: properties[name] for name in wanted}
     )
-    return accounts
 
 
-def test_a_new_account_stores_a_hash_of_the_secret_not_the_secret(accounts) -> None:
-    stored = accounts.get(API_KEY)
-    assert stored["account_id"] == ACCOUNT_ID
-    assert stored["created_at"] == "2025-01-02T03:04:05.000Z"
-    assert API_SECRET not in stored["secret_hash"]
-    assert verify_secret(API_SECRET, stored["secret_hash"])
+@pytest.fixture(params=["memory", "dynamodb"])
+def backend(request, monkeypatch) -> Iterator[Backend]:
+    if request.param == "memory":
+        fake = InMemoryAccountRepository()
+        yield Backend(fake, lambda: [*fake.accounts.values(), *fake.credentials.values()])
+        return
+    # The integration tests' local stack (same session) points every client at its moto server.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        table = _dynamodb_table()
+        yield Backend(AccountRepository(table), lambda: table.scan()["Items"])
 
 
-def test_the_right_credentials_authenticate_as_their_account(accounts) -> None:
-    assert authenticate(basic(f"{API_KEY}:{API_SECRET}"), accounts) == ACCOUNT_ID
+def new_account(accounts, **overrides) -> NewAccount:
+    values = {"api_key": API_KEY, "api_secret": API_SECRET, "account_id": ACCOUNT_ID, "now": NOW}
+    return create_account(accounts, **(values | overrides))
+
+
+def test_an_account_is_stored_with_its_signature_secret_and_a_hash_of_its_api_secret(backend) -> None:
+    created = new_account(backend.accounts, name="Shop", callback_url="https://shop.example/status")
+
+    assert backend.accounts.get_account(ACCOUNT_ID) == {
+        "account_id": ACCOUNT_ID,
+        "api_key": API_KEY,
+        "signature_secret": created.signature_secret,
+        "name": "Shop",
+        "callback_url": "https://shop.example/status",
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    credentials = backend.accounts.get_credentials(API_KEY)
+    assert credentials["account_id"] == ACCOUNT_ID
+    assert verify_secret(API_SECRET, credentials["secret_hash"])
+    assert API_SECRET not in str(backend.stored())
+
+
+def test_what_is_not_given_is_generated(backend) -> None:
+    created = create_account(backend.accounts)
+
+    assert uuid.UUID(created.account_id)
+    assert re.fullmatch(r"[0-9a-f]{16}", created.api_key)
+    assert len(created.api_secret) >= 32 and len(created.signature_secret) >= 43
+    assert backend.accounts.get_account(created.account_id)["signature_secret"] == created.signature_secret
+    assert "callback_url" not in backend.accounts.get_account(created.account_id)
+    assert authenticate(basic(f"{created.api_key}:{created.api_secret}"), backend.accounts) == Identity(
+        account_id=created.account_id, auth_method="basic"
+    )
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [{"account_id": "a#APPLICATIONS"}, {"account_id": ""}, {"api_key": "has:colon"}, {"api_key": "x" * 65}],
+)
+def test_chosen_ids_and_keys_must_be_plain_identifiers(backend, chosen) -> None:
+    with pytest.raises(InvalidIdentifier):
+        create_account(backend.accounts, **chosen)
+    assert backend.stored() == []
+
+
+def test_unknown_accounts_and_keys_read_as_none(backend) -> None:
+    assert backend.accounts.get_account("nobody") is None
+    assert backend.accounts.get_credentials("nothing") is None
+    assert backend.accounts.get_application(str(uuid.uuid4())) is None
+
+
+def test_the_right_credentials_authenticate_as_their_account(backend) -> None:
+    new_account(backend.accounts)
+    identity = authenticate(basic(f"{API_KEY}:{API_SECRET}"), backend.accounts)
+    assert identity == Identity(account_id=ACCOUNT_ID, auth_method="basic")
+    assert identity.context() == {"account_id": ACCOUNT_ID, "auth_method": "basic"}
 
 
 @pytest.mark.parametrize(
@@ -166,12 +260,180 @@ def test_the_right_credentials_authenticate_as_their_account(accounts) -> None:
         f"Bearer {API_SECRET}",
     ],
 )
-def test_wrong_unknown_or_malformed_credentials_do_not_authenticate(accounts, authorization) -> None:
+def test_wrong_unknown_or_malformed_credentials_do_not_authenticate(authorization) -> None:
+    accounts = InMemoryAccountRepository()
+    new_account(accounts)
     assert authenticate(authorization, accounts) is None
 
 
 def test_an_account_whose_secret_contains_a_colon_authenticates() -> None:
     accounts = InMemoryAccountRepository()
-    create_account(accounts, api_key="k", api_secret="a:b:c", account_id="acc-2", now="2025-01-01T00:00:00Z")
-    assert authenticate(basic("k:a:b:c"), accounts) == "acc-2"
+    create_account(accounts, api_key="k", api_secret="a:b:c", account_id="acc-2", now=NOW)
+    assert authenticate(basic("k:a:b:c"), accounts).account_id == "acc-2"
     assert authenticate(basic("k:a:b"), accounts) is None
+
+
+def test_creating_never_overwrites_an_account_or_an_api_key(backend) -> None:
+    new_account(backend.accounts)
+
+    with pytest.raises(AccountExists, match="account_id"):
+        new_account(backend.accounts, api_key="another-key", api_secret="another-secret")
+    with pytest.raises(AccountExists, match="api_key"):
+        new_account(backend.accounts, account_id="another-account", api_secret="another-secret")
+
+    # Nothing half-made, and the first account is untouched.
+    assert backend.accounts.get_credentials("another-key") is None
+    assert backend.accounts.get_account("another-account") is None
+    assert authenticate(basic(f"{API_KEY}:{API_SECRET}"), backend.accounts).account_id == ACCOUNT_ID
+
+
+def test_accounts_are_listed_without_their_secrets(backend) -> None:
+    created = [new_account(backend.accounts, account_id=f"acc-{i}", api_key=f"key-{i}") for i in (2, 0, 1)]
+    new_account(backend.accounts, account_id="acc-3", api_key="key-3", name="Named")
+
+    listed = backend.accounts.list_accounts()
+
+    assert [account["account_id"] for account in listed] == ["acc-0", "acc-1", "acc-2", "acc-3"]
+    assert listed[0] == {"account_id": "acc-0", "api_key": "key-0", "created_at": NOW, "updated_at": NOW}
+    assert listed[3]["name"] == "Named"
+    secrets = {account.signature_secret for account in created} | {API_SECRET}
+    assert not any(secret in str(listed) for secret in secrets)
+    assert "secret" not in str(listed)
+
+
+def test_listing_follows_every_page_of_the_index(monkeypatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        table = _OneItemPages(_dynamodb_table())
+        accounts = AccountRepository(table)
+        for i in range(5):
+            new_account(accounts, account_id=f"acc-{i}", api_key=f"key-{i}")
+            accounts.register_application(f"acc-{i % 2}", PUBLIC_KEY)
+
+        assert [a["account_id"] for a in accounts.list_accounts()] == [f"acc-{i}" for i in range(5)]
+        assert len(accounts.list_applications("acc-0")) == 3
+        assert table.queries > 5  # one item per page
+
+
+class _OneItemPages:
+    """The table, with every Query limited to one item: pagination without 1 MB of data."""
+
+    def __init__(self, table: Any) -> None:
+        self._table, self.queries = table, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        self.queries += 1
+        return self._table.query(Limit=1, **kwargs)
+
+
+def test_rotating_the_api_secret_refuses_the_old_one(backend) -> None:
+    new_account(backend.accounts)
+
+    rotated = backend.accounts.rotate_api_secret(ACCOUNT_ID, now=LATER)
+
+    assert rotated != API_SECRET
+    assert authenticate(basic(f"{API_KEY}:{API_SECRET}"), backend.accounts) is None
+    assert authenticate(basic(f"{API_KEY}:{rotated}"), backend.accounts).account_id == ACCOUNT_ID
+    assert backend.accounts.get_account(ACCOUNT_ID)["updated_at"] == LATER
+    assert rotated not in str(backend.stored())
+
+
+def test_rotating_the_signature_secret_returns_the_new_one(backend) -> None:
+    created = new_account(backend.accounts)
+
+    rotated = backend.accounts.rotate_signature_secret(ACCOUNT_ID, now=LATER)
+
+    account = backend.accounts.get_account(ACCOUNT_ID)
+    assert rotated != created.signature_secret
+    assert (account["signature_secret"], account["updated_at"]) == (rotated, LATER)
+
+
+def test_the_callback_url_is_set_and_cleared(backend) -> None:
+    new_account(backend.accounts)
+
+    backend.accounts.set_callback_url(ACCOUNT_ID, "https://shop.example/callbacks", now=LATER)
+    assert backend.accounts.get_account(ACCOUNT_ID)["callback_url"] == "https://shop.example/callbacks"
+    assert backend.accounts.get_account(ACCOUNT_ID)["updated_at"] == LATER
+
+    backend.accounts.set_callback_url(ACCOUNT_ID, None)
+    assert "callback_url" not in backend.accounts.get_account(ACCOUNT_ID)
+
+    with pytest.raises(InvalidCallbackUrl):
+        backend.accounts.set_callback_url(ACCOUNT_ID, "http://shop.example/callbacks")
+
+
+def test_an_unknown_account_cannot_be_changed(backend) -> None:
+    for change in (
+        lambda: backend.accounts.rotate_api_secret("nobody"),
+        lambda: backend.accounts.rotate_signature_secret("nobody"),
+        lambda: backend.accounts.set_callback_url("nobody", "https://example.com/"),
+        lambda: backend.accounts.set_callback_url("nobody", None),
+        lambda: backend.accounts.register_application("nobody", PUBLIC_KEY),
+    ):
+        with pytest.raises(AccountNotFound):
+            change()
+    assert backend.stored() == []  # and nothing was created on the way
+
+
+def test_applications_are_registered_per_account(backend) -> None:
+    new_account(backend.accounts)
+    new_account(backend.accounts, account_id="other", api_key="other-key")
+
+    application_id = backend.accounts.register_application(ACCOUNT_ID, PUBLIC_KEY, "web", now=NOW)
+    backend.accounts.register_application("other", PUBLIC_KEY)
+
+    assert uuid.UUID(application_id).version == 4
+    assert backend.accounts.get_application(application_id) == {
+        "application_id": application_id,
+        "account_id": ACCOUNT_ID,
+        "public_key": PUBLIC_KEY,
+        "name": "web",
+        "created_at": NOW,
+    }
+    assert backend.accounts.list_applications(ACCOUNT_ID) == [
+        {"application_id": application_id, "account_id": ACCOUNT_ID, "name": "web", "created_at": NOW}
+    ]
+    assert backend.accounts.list_applications("nobody") == []
+
+
+def test_an_invalid_public_key_is_not_registered(backend) -> None:
+    new_account(backend.accounts)
+    with pytest.raises(InvalidPublicKey):
+        backend.accounts.register_application(ACCOUNT_ID, "-----BEGIN PUBLIC KEY-----\nnope\n")
+    assert backend.accounts.list_applications(ACCOUNT_ID) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://shop.example/callbacks",
+        "https://shop.example:8443/a?b=c",
+        "http://127.0.0.1:8080/callbacks",
+        "http://localhost/callbacks",
+        "http://[::1]:9000/",
+    ],
+)
+def test_callback_urls_must_be_https_or_local_http(url) -> None:
+    assert validate_callback_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "http://shop.example/callbacks",
+        "http://127.0.0.2/callbacks",
+        "ftp://shop.example/",
+        "https:///no-host",
+        "shop.example/callbacks",
+        "https://shop.example/a b",
+        "https://[::1/",
+        "https://shop.example/" + "x" * 2000,
+    ],
+)
+def test_other_callback_urls_are_refused(url) -> None:
+    with pytest.raises(InvalidCallbackUrl):
+        validate_callback_url(url)

@@ -30,6 +30,7 @@ API_EVENTS = {
     "create_workflow": "POST /v0.1/dispatch",
     "get_workflow": "GET /v0.1/workflows/{dispatch_uuid}",
     "status_webhook": "POST /webhooks/message-status",
+    "openapi": "GET /v0.1/openapi.json",
 }
 DEMO_ACCOUNT = "demo-account"
 # Ofcom's drama range (07700 900000-900999): numbers that can never reach anyone.
@@ -148,7 +149,8 @@ def test_authorizer_event_is_a_payload_2_0_request_authorizer_event(routes_by_di
     assert event.identity_source == [event.headers["authorization"]]
     assert parse_basic(event.headers["authorization"]) == ("demo", "demo-secret")
     # An account route (the webhook has no authorizer), in the route ARN too.
-    account_routes = set().union(*routes_by_directory.values()) - routes_by_directory["status_webhook"]
+    public_routes = routes_by_directory["status_webhook"] | routes_by_directory["openapi"]
+    account_routes = set().union(*routes_by_directory.values()) - public_routes
     assert event.route_key in account_routes
     method, path = event.route_key.split(" ", 1)
     assert event.route_arn.endswith(f"/$default/{method}{path}")

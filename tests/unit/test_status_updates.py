@@ -271,3 +271,59 @@ def test_a_status_without_usage_or_error_stores_neither(workflows) -> None:
     stored = workflow(workflows)["steps"][0]
     assert "usage" not in stored
     assert "status_error" not in stored
+
+
+# -- callbacks ------------------------------------------------------------------------------------
+
+
+def with_callback(workflows) -> list:
+    workflows.workflows[DISPATCH_UUID]["callback_url"] = "https://example.com/callbacks"
+    return []
+
+
+def record_publishing(workflows, published: list, status: str, **options) -> RecordResult:
+    return record_message_status(
+        webhook(status, **options), workflows=workflows, publish=published.append, now=lambda: NOW
+    )
+
+
+def test_each_stored_status_is_published_once_and_the_deciding_one_is_followed_by_the_report(workflows):
+    published = with_callback(workflows)
+
+    for status in ("submitted", "delivered", "read"):
+        record_publishing(workflows, published, status)
+
+    assert [(e.kind, e.status) for e in published] == [
+        ("message_status", "submitted"),
+        ("message_status", "delivered"),
+        ("message_status", "read"),
+        ("final_report", None),
+    ]
+    assert published[0].event_id == f"{DISPATCH_UUID}:0:submitted"
+
+
+def test_out_of_order_statuses_publish_only_forward_moves_and_a_redelivered_one_again(workflows):
+    published = with_callback(workflows)
+
+    record_publishing(workflows, published, "delivered")
+    record_publishing(workflows, published, "submitted")  # late: not stored, not published
+    record_publishing(workflows, published, "delivered")  # redelivered: published again (same event id)
+
+    assert [e.event_id for e in published] == [f"{DISPATCH_UUID}:0:delivered"] * 2
+
+
+def test_no_callback_url_publishes_nothing(workflows):
+    published: list = []
+    record_publishing(workflows, published, "read")
+    assert published == []
+    assert workflow(workflows)["status"] == "completed"
+
+
+def test_a_late_status_after_a_failover_publishes_no_final_report(workflows):
+    published = with_callback(workflows)
+    fail_over_from_first_step(workflows)
+
+    record_publishing(workflows, published, "read")  # step 0 read after its expiry
+
+    assert [e.kind for e in published] == ["message_status"]
+    assert workflow(workflows)["status"] == "in_progress"

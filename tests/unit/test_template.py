@@ -33,8 +33,12 @@ ROUTES = {
     ("GET", "/v0.1/workflows"),
     ("DELETE", "/v0.1/workflows/{dispatch_uuid}"),
     ("POST", "/webhooks/message-status"),
+    ("GET", "/v0.1/openapi.json"),
 }
-UNAUTHENTICATED_ROUTES = {("POST", "/webhooks/message-status")}  # signed by the Messages API instead
+UNAUTHENTICATED_ROUTES = {
+    ("POST", "/webhooks/message-status"),  # signed by the Messages API instead
+    ("GET", "/v0.1/openapi.json"),  # the API's public description
+}
 AUTHORIZER = "AccountAuthorizer"
 # Function -> the one action it may get from an inline statement (no SAM policy template has it).
 INLINE_STATEMENTS_ALLOWED = {"CancelWorkflowFunction": "states:StopExecution"}

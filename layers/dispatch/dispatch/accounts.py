@@ -1,18 +1,78 @@
-"""API accounts: Basic credentials (api_key:api_secret) checked against a salted, slow hash."""
+"""API accounts, their credentials and applications, and how a caller is authenticated.
+
+Items (one table, key `pk`):
+  ACCOUNT#<account_id>  account_id, api_key, signature_secret, callback_url?, name?, created_at,
+                        updated_at, gsi1pk = "ACCOUNTS", gsi1sk = account_id
+  APIKEY#<api_key>      account_id, secret_hash (PBKDF2: the API secret itself is never stored),
+                        created_at
+  APPLICATION#<id>      see dispatch.applications
+
+Authentication costs one read: `Basic` credentials read their APIKEY# item, a `Bearer` JWT its
+APPLICATION# item; both name the account. The signature secret is stored as is (the table is
+encrypted at rest) because callbacks to the account are signed with it, so it must be readable;
+the GSI projection never includes it.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import re
 import secrets
-from typing import Any
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
+from botocore.exceptions import ClientError
+
+from dispatch.applications import (
+    account_applications_key,
+    application_key,
+    new_application_id,
+    normalized_public_key,
+    verify_bearer_token,
+)
+from dispatch.clock import iso, utc_now
 from dispatch.repository import plain
 
 _ITERATIONS = 100_000
 # A stored hash is data: never let one make the authorizer spin for minutes.
 _MAX_ITERATIONS = 10_000_000
+
+ACCOUNTS_INDEX_KEY = "ACCOUNTS"
+# http is allowed only to this machine, for trying callbacks out locally.
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+_MAX_CALLBACK_URL_LENGTH = 2000
+
+
+class AccountError(Exception):
+    """Base of what AccountRepository refuses."""
+
+
+class AccountNotFound(AccountError, LookupError):
+    pass
+
+
+class AccountExists(AccountError):
+    """The account id or the api key is taken (creation never overwrites)."""
+
+
+class InvalidCallbackUrl(ValueError):
+    pass
+
+
+class InvalidIdentifier(ValueError):
+    """An account id or api key an operator chose that could not safely be one."""
+
+
+# Ids end up inside keys ("ACCOUNT#<id>#...") and api keys before the colon of Basic credentials.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+# -- secrets -------------------------------------------------------------------------------------
 
 
 def hash_secret(secret: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
@@ -35,6 +95,37 @@ def verify_secret(secret: str, stored_hash: str) -> bool:
         return False
 
 
+def new_api_key() -> str:
+    return secrets.token_hex(8)
+
+
+def new_api_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def new_signature_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def validate_callback_url(url: str) -> str:
+    """The URL if callbacks may go there: https, or http only to this machine."""
+    if not url or len(url) > _MAX_CALLBACK_URL_LENGTH or any(c.isspace() for c in url):
+        raise InvalidCallbackUrl("must be an absolute URL of at most 2000 characters, without spaces")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as error:
+        raise InvalidCallbackUrl("has a malformed host") from error
+    if not host:
+        raise InvalidCallbackUrl("must be an absolute URL with a host")
+    if parts.scheme == "https" or (parts.scheme == "http" and host in _LOCAL_HOSTS):
+        return url
+    raise InvalidCallbackUrl("must use https (http only for 127.0.0.1 or localhost)")
+
+
+# -- authentication ------------------------------------------------------------------------------
+
+
 def parse_basic(authorization: str | None) -> tuple[str, str] | None:
     """(api_key, api_secret) from a `Basic` Authorization header, or None if it is not one."""
     if not authorization or not authorization.startswith("Basic "):
@@ -49,44 +140,348 @@ def parse_basic(authorization: str | None) -> tuple[str, str] | None:
     return api_key, api_secret
 
 
-def authenticate(authorization: str | None, accounts: AccountRepository) -> str | None:
-    """The account id the Basic credentials belong to, or None."""
+def parse_bearer(authorization: str | None) -> str | None:
+    """The token of a `Bearer` Authorization header, or None if it is not one."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return None
+    return authorization.removeprefix("Bearer ").strip() or None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling: the account, and how it proved it."""
+
+    account_id: str
+    auth_method: Literal["basic", "jwt"]
+    application_id: str | None = None
+
+    def context(self) -> dict[str, str]:
+        """The Lambda authorizer's context (what the functions see)."""
+        context = {"account_id": self.account_id, "auth_method": self.auth_method}
+        if self.application_id:
+            context["application_id"] = self.application_id
+        return context
+
+
+def authenticate(authorization: str | None, accounts: AccountRepository) -> Identity | None:
+    """The caller's identity from `Basic api_key:api_secret` or `Bearer <JWT>`, or None."""
     credentials = parse_basic(authorization)
-    if credentials is None:
-        return None
-    api_key, api_secret = credentials
-    account = accounts.get(api_key)
-    if account is None or not verify_secret(api_secret, account["secret_hash"]):
-        return None
-    return account["account_id"]
+    if credentials is not None:
+        api_key, api_secret = credentials
+        stored = accounts.get_credentials(api_key)
+        if stored is None or not verify_secret(api_secret, stored["secret_hash"]):
+            return None
+        return Identity(account_id=stored["account_id"], auth_method="basic")
+    token = parse_bearer(authorization)
+    if token is not None:
+        application = verify_bearer_token(token, accounts.get_application)
+        if application is None:
+            return None
+        return Identity(
+            account_id=application["account_id"],
+            auth_method="jwt",
+            application_id=application["application_id"],
+        )
+    return None
+
+
+def refusal_reason(authorization: str | None) -> str:
+    """Why `authenticate` refused this header, as a key of dispatch.api.AUTH_ERRORS."""
+    scheme = (authorization or "").partition(" ")[0]
+    return {"Basic": "invalid_credentials", "Bearer": "invalid_token"}.get(scheme, "unsupported_scheme")
+
+
+# -- creating accounts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A created account with its secrets: show them once, they cannot be read back later
+    (the API secret is stored only as a hash)."""
+
+    account_id: str
+    api_key: str
+    api_secret: str
+    signature_secret: str
 
 
 def create_account(
-    accounts: AccountRepository, *, api_key: str, api_secret: str, account_id: str, now: str
-) -> None:
-    accounts.put(api_key, account_id=account_id, secret_hash=hash_secret(api_secret), created_at=now)
+    accounts: AccountRepository,
+    *,
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    account_id: str | None = None,
+    signature_secret: str | None = None,
+    name: str | None = None,
+    callback_url: str | None = None,
+    now: str | None = None,
+) -> NewAccount:
+    """Create an account; what is not given is generated. Raises AccountExists, or
+    InvalidIdentifier for an account id or api key outside [A-Za-z0-9._-]{1,64}."""
+    for what, value in (("account_id", account_id), ("api_key", api_key)):
+        if value is not None and not _IDENTIFIER.fullmatch(value):
+            raise InvalidIdentifier(f"{what} must be 1-64 letters, digits, '.', '_' or '-'")
+    account = NewAccount(
+        account_id=account_id or str(uuid.uuid4()),
+        api_key=api_key or new_api_key(),
+        api_secret=api_secret or new_api_secret(),
+        signature_secret=signature_secret or new_signature_secret(),
+    )
+    accounts.create(
+        account_id=account.account_id,
+        api_key=account.api_key,
+        secret_hash=hash_secret(account.api_secret),
+        signature_secret=account.signature_secret,
+        name=name,
+        callback_url=validate_callback_url(callback_url) if callback_url else None,
+        now=now or _now(),
+    )
+    return account
 
 
-def account_key(api_key: str) -> dict[str, str]:
-    return {"pk": f"ACCOUNT#{api_key}"}
+def _now() -> str:
+    return iso(utc_now())
+
+
+# -- storage -------------------------------------------------------------------------------------
+
+
+def account_key(account_id: str) -> dict[str, str]:
+    return {"pk": f"ACCOUNT#{account_id}"}
+
+
+def api_key_key(api_key: str) -> dict[str, str]:
+    return {"pk": f"APIKEY#{api_key}"}
+
+
+_INDEX_ATTRIBUTES = ("pk", "gsi1pk", "gsi1sk")
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in plain(item).items() if name not in _INDEX_ATTRIBUTES}
+
+
+def _cancellation_codes(error: ClientError) -> list[str]:
+    """Per-item reasons of a cancelled transaction (empty when it failed for another reason)."""
+    if error.response["Error"]["Code"] != "TransactionCanceledException":
+        return []
+    return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
 
 
 class AccountRepository:
-    """API accounts, keyed by api_key; the secret is stored only as a hash."""
+    """Accounts, their API credentials and applications (item layout: see the module docstring).
+    Writes that touch two items are transactions, so an account never exists half-made."""
 
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def get(self, api_key: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key=account_key(api_key)).get("Item")
-        return plain(item) if item else None
+    # -- reads -----------------------------------------------------------------------------------
 
-    def put(self, api_key: str, *, account_id: str, secret_hash: str, created_at: str) -> None:
-        self._table.put_item(
-            Item={
-                **account_key(api_key),
-                "account_id": account_id,
-                "secret_hash": secret_hash,
-                "created_at": created_at,
-            }
+    def get_credentials(self, api_key: str) -> dict[str, str] | None:
+        """{account_id, secret_hash} of an api key, or None."""
+        item = self._table.get_item(Key=api_key_key(api_key)).get("Item")
+        if item is None:
+            return None
+        return {"account_id": item["account_id"], "secret_hash": item["secret_hash"]}
+
+    def get_account(self, account_id: str) -> dict[str, Any] | None:
+        """The whole account, signature_secret and callback_url included, or None."""
+        item = self._table.get_item(Key=account_key(account_id), ConsistentRead=True).get("Item")
+        return _public(item) if item else None
+
+    def get_application(self, application_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key=application_key(application_id)).get("Item")
+        return _public(item) if item else None
+
+    def list_accounts(self) -> list[dict[str, Any]]:
+        """Every account (account_id, api_key, name, created_at, updated_at): the index
+        projects no secrets."""
+        return [_public(item) for item in self._query_index(ACCOUNTS_INDEX_KEY)]
+
+    def list_applications(self, account_id: str) -> list[dict[str, Any]]:
+        """The account's applications (application_id, account_id, name, created_at)."""
+        return [_public(item) for item in self._query_index(account_applications_key(account_id))]
+
+    def _query_index(self, partition: str) -> Iterator[dict[str, Any]]:
+        query: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :partition",
+            "ExpressionAttributeValues": {":partition": partition},
+        }
+        while True:
+            response = self._table.query(**query)
+            yield from response.get("Items", [])
+            if "LastEvaluatedKey" not in response:
+                return
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        account_id: str,
+        api_key: str,
+        secret_hash: str,
+        signature_secret: str,
+        now: str,
+        name: str | None = None,
+        callback_url: str | None = None,
+    ) -> None:
+        """Store a new account and its credentials; raises AccountExists if the account id or
+        the api key is taken."""
+        account: dict[str, Any] = {
+            **account_key(account_id),
+            "account_id": account_id,
+            "api_key": api_key,
+            "signature_secret": signature_secret,
+            "created_at": now,
+            "updated_at": now,
+            "gsi1pk": ACCOUNTS_INDEX_KEY,
+            "gsi1sk": account_id,
+        }
+        if name:
+            account["name"] = name
+        if callback_url:
+            account["callback_url"] = callback_url
+        credentials = {
+            **api_key_key(api_key),
+            "account_id": account_id,
+            "secret_hash": secret_hash,
+            "created_at": now,
+        }
+        codes = self._transact([self._put_new(account), self._put_new(credentials)])
+        if codes:
+            taken = f"account_id {account_id!r}" if codes[0] != "None" else f"api_key {api_key!r}"
+            raise AccountExists(f"{taken} already exists")
+
+    def rotate_api_secret(self, account_id: str, *, now: str | None = None) -> str:
+        """Replace the account's API secret; returns the new one (stored only as a hash).
+        Raises AccountNotFound."""
+        account = self.get_account(account_id)
+        if account is None:
+            raise AccountNotFound(account_id)
+        api_secret = new_api_secret()
+        now = now or _now()
+        codes = self._transact(
+            [
+                {
+                    "Update": {
+                        "Key": api_key_key(account["api_key"]),
+                        "UpdateExpression": "SET secret_hash = :hash",
+                        # Only the key this account owns, never one re-created meanwhile.
+                        "ConditionExpression": "account_id = :account_id",
+                        "ExpressionAttributeValues": {
+                            ":hash": hash_secret(api_secret),
+                            ":account_id": account_id,
+                        },
+                    }
+                },
+                self._touch(account_id, now),
+            ]
         )
+        if codes:
+            raise AccountNotFound(account_id)
+        return api_secret
+
+    def rotate_signature_secret(self, account_id: str, *, now: str | None = None) -> str:
+        """Replace the secret that signs the account's callbacks; returns the new one.
+        Raises AccountNotFound."""
+        signature_secret = new_signature_secret()
+        self._update_account(account_id, now, set_values={"signature_secret": signature_secret})
+        return signature_secret
+
+    def set_callback_url(self, account_id: str, url: str | None, *, now: str | None = None) -> None:
+        """Set (or, with None, remove) the account's default callback URL. Raises
+        InvalidCallbackUrl or AccountNotFound."""
+        if url is None:
+            self._update_account(account_id, now, remove=("callback_url",))
+        else:
+            self._update_account(account_id, now, set_values={"callback_url": validate_callback_url(url)})
+
+    def register_application(
+        self, account_id: str, public_key_pem: str, name: str | None = None, *, now: str | None = None
+    ) -> str:
+        """Register an RSA public key (at least 2048 bits) for the account; returns the new
+        application_id. Raises InvalidPublicKey or AccountNotFound."""
+        public_key = normalized_public_key(public_key_pem)
+        application_id = new_application_id()
+        item: dict[str, Any] = {
+            **application_key(application_id),
+            "application_id": application_id,
+            "account_id": account_id,
+            "public_key": public_key,
+            "created_at": now or _now(),
+            "gsi1pk": account_applications_key(account_id),
+            "gsi1sk": application_id,
+        }
+        if name:
+            item["name"] = name
+        check_account = {
+            "ConditionCheck": {
+                "Key": account_key(account_id),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+        codes = self._transact([check_account, self._put_new(item)])
+        if codes and codes[0] != "None":
+            raise AccountNotFound(account_id)
+        if codes:  # a uuid4 collision: never overwrite, and never expected
+            raise AccountError(f"application {application_id} already exists")
+        return application_id
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _update_account(
+        self,
+        account_id: str,
+        now: str | None,
+        *,
+        set_values: dict[str, Any] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> None:
+        values = {f":{name}": value for name, value in (set_values or {}).items()}
+        assignments = ", ".join(["updated_at = :now", *(f"{name} = :{name}" for name in set_values or {})])
+        expression = f"SET {assignments}" + (f" REMOVE {', '.join(remove)}" if remove else "")
+        try:
+            self._table.update_item(
+                Key=account_key(account_id),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={**values, ":now": now or _now()},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise AccountNotFound(account_id) from None
+            raise
+
+    def _touch(self, account_id: str, now: str) -> dict[str, Any]:
+        return {
+            "Update": {
+                "Key": account_key(account_id),
+                "UpdateExpression": "SET updated_at = :now",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {":now": now},
+            }
+        }
+
+    @staticmethod
+    def _put_new(item: dict[str, Any]) -> dict[str, Any]:
+        return {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def _transact(self, operations: list[dict[str, Any]]) -> list[str]:
+        """Run the writes as one transaction; [] when done, else each item's cancellation code
+        ("ConditionalCheckFailed" for the ones whose condition failed, "None" for the others)."""
+        items = []
+        for operation in operations:
+            (kind, request), *_ = operation.items()
+            items.append({kind: {"TableName": self._table.name, **request}})
+        try:
+            # The resource's client takes plain Python values, as the Table does.
+            self._table.meta.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            codes = _cancellation_codes(error)
+            if "ConditionalCheckFailed" in codes:
+                return codes
+            raise
+        return []

@@ -128,7 +128,9 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return key
 
 
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+# 1 to 255 visible ASCII characters (also the header's pattern in the OpenAPI document).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 def idempotency_key(header: str | None) -> str | None:

@@ -21,15 +21,17 @@ class Problem(Exception):
     instance: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def body(self) -> dict:
-        body: dict = {
-            "type": self.type,
-            "title": self.title,
-            "detail": self.detail,
-            "instance": self.instance,
-        }
-        if self.invalid_parameters:
-            body["invalid_parameters"] = self.invalid_parameters
-        return body
+        """The problem body, shaped by `dispatch.schemas.Problem` (what the OpenAPI document declares)."""
+        # Imported here: dispatch.schemas imports dispatch.workflow_request, which imports this module.
+        from dispatch.schemas import Problem as ProblemBody
+
+        return ProblemBody(
+            type=self.type,
+            title=self.title,
+            detail=self.detail,
+            instance=self.instance,
+            invalid_parameters=self.invalid_parameters or None,
+        ).body()
 
     def response(self) -> dict:
         """An API Gateway (payload 2.0) proxy response carrying this problem."""

@@ -253,3 +253,16 @@ class WorkflowRepository:
             query["ExclusiveStartKey"] = start_key
         response = self._table.query(**query)
         return [plain(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    def store_final_report(self, dispatch_uuid: str, report: dict[str, Any]) -> dict[str, Any]:
+        """Keep the first final report built for the workflow and return the one kept, so
+        that every delivery attempt sends the same body."""
+        response = self._table.update_item(
+            Key=workflow_key(dispatch_uuid),
+            UpdateExpression="SET final_report = if_not_exists(final_report, :report)",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":report": report},
+            # ALL_NEW: UPDATED_NEW may leave out an attribute whose value did not change.
+            ReturnValues="ALL_NEW",
+        )
+        return plain(response["Attributes"]["final_report"])

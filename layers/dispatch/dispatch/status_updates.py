@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from dispatch.callbacks import FINAL_STATUSES, CallbackEvent, final_report_event, status_event
 from dispatch.clock import iso, utc_now
 from dispatch.observability import logger
 from dispatch.repository import WorkflowRepository
@@ -36,7 +37,11 @@ class RecordResult(StrEnum):
 
 
 def record_message_status(
-    webhook: StatusWebhook, *, workflows: WorkflowRepository, now: Callable = utc_now
+    webhook: StatusWebhook,
+    *,
+    workflows: WorkflowRepository,
+    publish: Callable[[CallbackEvent], None] | None = None,
+    now: Callable = utc_now,
 ) -> RecordResult:
     """Store the status on its step (only ever moving forward) and, if it settles the step's
     condition, end the workflow at once: completed, or error for a failed last message."""
@@ -71,6 +76,19 @@ def record_message_status(
     )
 
     step = workflow["steps"][step_index]
+    # Callbacks only for statuses stored (so they only move forward), and again for a redelivered
+    # one (a crash may have come between storing it and publishing it).
+    publish = publish if workflow.get("callback_url") else None
+    if publish and (stored or step.get("status") == webhook.status.value):
+        publish(
+            status_event(
+                dispatch_uuid,
+                step_index,
+                status=webhook.status.value,
+                timestamp=iso(webhook.timestamp),
+                message_uuid=webhook.message_uuid,
+            )
+        )
     settled = webhook.status if stored else _stored_status(step, at_least=webhook.status)
     decision = (
         None if settled is None else decision_for(settled, condition_status=step.get("condition_status"))
@@ -78,10 +96,13 @@ def record_message_status(
     if decision is not None:
         workflow_status, outcome = decision
         # Conditional: a no-op when the state machine already failed over from this step.
-        if workflows.decide_step(
+        decided = workflows.decide_step(
             dispatch_uuid, step_index, workflow_status=workflow_status, outcome=outcome, now=iso(now())
-        ):
+        )
+        if decided:
             logger.info("Workflow decided by a status", extra={"workflow_status": workflow_status})
+        if publish and (decided or workflow["status"] in FINAL_STATUSES):
+            publish(final_report_event(dispatch_uuid))
     return RecordResult.RECORDED if stored else RecordResult.IGNORED
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from dispatch.clock import iso
 from dispatch.repository import account_workflows_key
+from dispatch.schemas import StepView, WorkflowSummary, WorkflowView
 from dispatch.statuses import WorkflowStatus
 from dispatch.workflow_request import WorkflowRequest, step_summary
 
@@ -21,6 +22,7 @@ def new_workflow_item(
     status_webhook_url: str | None,
     created_at: datetime,
     retention: timedelta,
+    callback_url: str | None = None,
 ) -> dict[str, Any]:
     """The DynamoDB item of a new workflow: PII only in `messages`, never in `steps`."""
     now = iso(created_at)
@@ -48,6 +50,8 @@ def new_workflow_item(
     }
     if status_webhook_url:
         item["status_webhook_url"] = status_webhook_url
+    if callback_url:
+        item["callback_url"] = callback_url
     return item
 
 
@@ -65,8 +69,10 @@ def create_workflow(
     start_execution: Callable[[str, dict[str, Any]], None],
     now: datetime,
     retention: timedelta,
+    default_callback_url: str | None = None,
 ) -> str:
-    """Store the workflow, then start its execution (named by its dispatch_uuid)."""
+    """Store the workflow, then start its execution (named by its dispatch_uuid). Callbacks go
+    to the request's `callback`, else to the account's default callback URL, else nowhere."""
     dispatch_uuid = str(uuid.uuid4())
     item = new_workflow_item(
         request,
@@ -75,30 +81,20 @@ def create_workflow(
         status_webhook_url=status_webhook_url,
         created_at=now,
         retention=retention,
+        callback_url=request.callback or default_callback_url,
     )
     save(item)
     start_execution(dispatch_uuid, execution_input(dispatch_uuid, len(request.workflow)))
     return dispatch_uuid
 
 
-_STEP_FIELDS = (
-    "channel",
-    "content_type",
-    "condition_status",
-    "expiry_time",
-    "message_uuid",
-    "sent_at",
-    "status",
-    "status_at",
-    "outcome",
-    "outcome_at",
-    "send_error",
-    "usage",
-)
+# What the API shows of a step: exactly the fields of its response model (no internals, no PII).
+_STEP_FIELDS = tuple(name for name in StepView.model_fields if name != "index")
 
 
 def workflow_view(item: dict[str, Any]) -> dict[str, Any]:
-    """The GET representation: status, times and each step's state (no message content)."""
+    """The GET representation: status, times and each step's state (no message content), as
+    `dispatch.schemas.WorkflowView` (the OpenAPI document's) shapes it."""
     dispatch_uuid = item["dispatch_uuid"]
     view: dict[str, Any] = {
         "dispatch_uuid": dispatch_uuid,
@@ -115,7 +111,7 @@ def workflow_view(item: dict[str, Any]) -> dict[str, Any]:
         for index, step in enumerate(item["steps"])
     ]
     view["_links"] = {"self": {"href": f"/v0.1/workflows/{dispatch_uuid}"}}
-    return view
+    return WorkflowView.model_validate(view).body()
 
 
 def _normalized(key: str, value: Any) -> Any:
@@ -160,15 +156,7 @@ def cancel_workflow(
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-_SUMMARY_FIELDS = (
-    "dispatch_uuid",
-    "template",
-    "status",
-    "current_step",
-    "created_at",
-    "updated_at",
-    "finished_at",
-)
+_SUMMARY_FIELDS = tuple(name for name in WorkflowSummary.model_fields if name != "links")
 
 
 def list_workflows(
@@ -195,4 +183,4 @@ def list_workflows(
 def _summary(item: dict[str, Any]) -> dict[str, Any]:
     summary = {key: _normalized(key, item[key]) for key in _SUMMARY_FIELDS if key in item}
     summary["_links"] = {"self": {"href": f"/v0.1/workflows/{item['dispatch_uuid']}"}}
-    return summary
+    return WorkflowSummary.model_validate(summary).body()

@@ -1,0 +1,322 @@
+"""Callbacks to the customer: a signed status callback for every status of every message, and
+one final report per workflow.
+
+Producers (the status webhook, the state machine, cancel) put small *events* on an SQS FIFO
+queue, grouped by dispatch_uuid so that a workflow's callbacks are delivered in order. Events
+hold ids and statuses only (no PII); the delivery function builds the body from DynamoDB, signs
+it the way Vonage signs its webhooks, and POSTs it. Timeouts, 429 and 5xx are retried with
+exponential backoff (by message visibility, not by sleeping) for hours, then the event goes to a
+dead-letter queue. Delivery is at least once: every body carries a stable `event_id`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field
+
+from dispatch.clock import iso, utc_now
+from dispatch.signatures import sign_webhook
+from dispatch.statuses import WorkflowStatus
+
+FINAL_STATUSES = frozenset({WorkflowStatus.COMPLETED, WorkflowStatus.ERROR, WorkflowStatus.CANCELLED})
+
+
+# -- events on the queue ------------------------------------------------------------------------
+
+
+class CallbackEvent(BaseModel):
+    """What producers enqueue: enough to build the callback later, nothing personal."""
+
+    kind: Literal["message_status", "final_report"]
+    event_id: str
+    dispatch_uuid: str
+    step_index: int | None = None
+    status: str | None = None
+    timestamp: str | None = None
+    message_uuid: str | None = None
+
+
+def status_event(
+    dispatch_uuid: str, step_index: int, *, status: str, timestamp: str, message_uuid: str
+) -> CallbackEvent:
+    return CallbackEvent(
+        kind="message_status",
+        event_id=f"{dispatch_uuid}:{step_index}:{status}",
+        dispatch_uuid=dispatch_uuid,
+        step_index=step_index,
+        status=status,
+        timestamp=timestamp,
+        message_uuid=message_uuid,
+    )
+
+
+def final_report_event(dispatch_uuid: str) -> CallbackEvent:
+    return CallbackEvent(kind="final_report", event_id=f"{dispatch_uuid}:final", dispatch_uuid=dispatch_uuid)
+
+
+class CallbackQueue:
+    """Puts events on the FIFO queue: one group per workflow, de-duplicated by event id."""
+
+    def __init__(self, sqs: Any, queue_url: str) -> None:
+        self._sqs = sqs
+        self._queue_url = queue_url
+
+    def publish(self, event: CallbackEvent) -> None:
+        self._sqs.send_message(
+            QueueUrl=self._queue_url,
+            MessageBody=event.model_dump_json(exclude_none=True),
+            MessageGroupId=event.dispatch_uuid,
+            MessageDeduplicationId=event.event_id,
+        )
+
+
+# -- bodies the customer receives ---------------------------------------------------------------
+
+
+class Usage(BaseModel):
+    currency: str
+    price: str
+
+
+class Endpoint(BaseModel):
+    """`to` / `from` as the workflow was created with them (v0.1 shape)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    number: str | None = None
+    id: str | None = None
+
+
+class StatusError(BaseModel):
+    code: str
+    reason: str
+
+
+class Link(BaseModel):
+    href: str
+
+
+class WorkflowLink(Link):
+    dispatch_uuid: str
+
+
+class StatusLinks(BaseModel):
+    workflow: WorkflowLink
+
+
+class MessageStatusCallback(BaseModel):
+    """A message's status, as the Messages API reported it, plus a link back to its workflow."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    event_id: str = Field(description="Stable across retries: use it to drop duplicates.")
+    message_uuid: str
+    to: Endpoint
+    from_: Endpoint = Field(alias="from")
+    timestamp: str
+    status: Literal["submitted", "delivered", "read", "rejected", "undeliverable"]
+    channel: str
+    error: StatusError | None = None
+    usage: Usage | None = None
+    links: StatusLinks = Field(alias="_links")
+
+
+class ReportedMessage(BaseModel):
+    message_uuid: str | None = None
+    href: str | None = None
+    channel: str
+    status: str | None = None
+    outcome: str | None = Field(
+        default=None,
+        description="Why the workflow moved on (expired, send_failed, rejected, undeliverable), "
+        "condition_met, or cancelled.",
+    )
+    usage: Usage | None = None
+
+
+class ReportLinks(BaseModel):
+    workflow: Link
+    messages: list[ReportedMessage]
+
+
+class FinalReport(BaseModel):
+    """Sent once per workflow when it ends."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    event_id: str = Field(description="Stable across retries: use it to drop duplicates.")
+    dispatch_uuid: str
+    template: str
+    status: Literal["completed", "error", "cancelled"]
+    timestamp: str
+    usage: Usage | None = Field(default=None, description="Total of the messages' usage.")
+    links: ReportLinks = Field(alias="_links")
+
+
+def _usage(value: dict[str, Any] | None) -> Usage | None:
+    if not value or "price" not in value or "currency" not in value:
+        return None
+    return Usage(currency=str(value["currency"]), price=str(value["price"]))
+
+
+def _total_usage(steps: list[dict[str, Any]]) -> Usage | None:
+    usages = [u for u in (_usage(step.get("usage")) for step in steps) if u]
+    if not usages:
+        return None
+    try:
+        total = sum((Decimal(u.price) for u in usages), Decimal(0))
+    except InvalidOperation:
+        return None
+    return Usage(currency=usages[0].currency, price=str(total))
+
+
+def _timestamp(value: str) -> str:
+    return iso(datetime.fromisoformat(value))
+
+
+def status_callback_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[str, Any]:
+    index = event.step_index or 0
+    step, message = workflow["steps"][index], json.loads(workflow["messages"][index])
+    error = step.get("status_error") if event.status in ("rejected", "undeliverable") else None
+    body = MessageStatusCallback(
+        event_id=event.event_id,
+        message_uuid=event.message_uuid or step.get("message_uuid") or "",
+        to=Endpoint(**message["to"]),
+        from_=Endpoint(**message["from"]),
+        timestamp=_timestamp(event.timestamp or step.get("status_at") or iso(utc_now())),
+        status=event.status,
+        channel=step["channel"],
+        error=StatusError(code=error.get("type", ""), reason=error.get("title", "")) if error else None,
+        usage=_usage(step.get("usage")),
+        links=StatusLinks(
+            workflow=WorkflowLink(
+                dispatch_uuid=workflow["dispatch_uuid"], href=f"/v0.1/workflows/{workflow['dispatch_uuid']}"
+            )
+        ),
+    )
+    return body.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def final_report_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[str, Any]:
+    steps = workflow["steps"]
+    report = FinalReport(
+        event_id=event.event_id,
+        dispatch_uuid=workflow["dispatch_uuid"],
+        template=workflow["template"],
+        status=workflow["status"],
+        timestamp=_timestamp(workflow.get("finished_at") or workflow["updated_at"]),
+        usage=_total_usage(steps),
+        links=ReportLinks(
+            workflow=Link(href=f"/v0.1/workflows/{workflow['dispatch_uuid']}"),
+            messages=[
+                ReportedMessage(
+                    message_uuid=step.get("message_uuid"),
+                    href=f"/v0.1/messages/{step['message_uuid']}" if step.get("message_uuid") else None,
+                    channel=step["channel"],
+                    status=step.get("status"),
+                    outcome=step.get("outcome"),
+                    usage=_usage(step.get("usage")),
+                )
+                for step in steps
+            ],
+        ),
+    )
+    return report.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# -- delivery -------------------------------------------------------------------------------------
+
+
+class Delivery(BaseModel):
+    """What became of one delivery attempt."""
+
+    outcome: Literal["delivered", "retry", "dropped"]
+    detail: str = ""
+
+
+def retry_delay(receive_count: int, *, base_seconds: int, max_seconds: int) -> int:
+    """Exponential backoff by attempt: base, 2x base, 4x base, ... capped (SQS allows 12 h)."""
+    return min(max_seconds, base_seconds * 2 ** max(0, receive_count - 1), 43_200)
+
+
+def deliver(
+    event: CallbackEvent,
+    *,
+    workflow: dict[str, Any] | None,
+    account: dict[str, Any] | None,
+    post: Callable[..., requests.Response],
+    stored_report: Callable[[dict[str, Any]], dict[str, Any]],
+    now: Callable[[], datetime] = utc_now,
+) -> Delivery:
+    """Build, sign and POST one callback. `stored_report` keeps the first final report built,
+    so every retry sends the same body even if a late status arrives meanwhile."""
+    if workflow is None or account is None:
+        return Delivery(outcome="dropped", detail="workflow or account no longer exists")
+    url = workflow.get("callback_url")
+    if not url:
+        return Delivery(outcome="dropped", detail="no callback URL")
+    if event.kind == "final_report":
+        body = stored_report(final_report_body(event, workflow))
+    else:
+        body = status_callback_body(event, workflow)
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    authorization = sign_webhook(
+        payload,
+        secret=account["signature_secret"],
+        api_key=account.get("api_key", account["account_id"]),
+        issued_at=int(now().timestamp()),
+    )
+    try:
+        response = post(
+            url,
+            data=payload,
+            headers={"Content-Type": "application/json", "Authorization": authorization},
+            timeout=(3.05, 10),
+            allow_redirects=False,
+        )
+    except requests.RequestException as error:
+        return Delivery(outcome="retry", detail=type(error).__name__)
+    if 200 <= response.status_code < 300:
+        return Delivery(outcome="delivered")
+    if response.status_code == 429 or response.status_code >= 500:
+        return Delivery(outcome="retry", detail=f"HTTP {response.status_code}")
+    # The receiver refused this callback for good (4xx): retrying would not change its mind.
+    return Delivery(outcome="dropped", detail=f"HTTP {response.status_code}")
+
+
+def process_batch(
+    records: list[dict[str, Any]],
+    *,
+    deliver_one: Callable[[CallbackEvent], Delivery],
+    defer: Callable[[dict[str, Any], int], None],
+    delay_for: Callable[[int], int],
+) -> list[str]:
+    """Deliver a batch from the FIFO queue; return the ids of the records to try again.
+
+    A record that must be retried is deferred by its backoff delay, and so is every later
+    record of the same workflow in the batch, so that a workflow's callbacks keep their order.
+    """
+    retry: list[str] = []
+    deferred_groups: dict[str, int] = {}
+    for record in records:
+        attributes = record.get("attributes", {})
+        group = attributes.get("MessageGroupId", "")
+        delay = deferred_groups.get(group)
+        if delay is None:
+            try:
+                outcome = deliver_one(CallbackEvent.model_validate_json(record["body"])).outcome
+            except Exception:  # e.g. DynamoDB unavailable: try again later, like a busy receiver
+                outcome = "retry"
+            if outcome != "retry":
+                continue
+            delay = deferred_groups[group] = delay_for(int(attributes.get("ApproximateReceiveCount", "1")))
+        defer(record, delay)
+        retry.append(record["messageId"])
+    return retry

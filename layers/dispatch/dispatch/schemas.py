@@ -1,0 +1,162 @@
+"""The API's response bodies as pydantic models.
+
+Every response of the API functions is dumped through one of these models (`ResponseModel.body`),
+and the OpenAPI document (dispatch.openapi) is generated from the same models, so what the API
+answers and what the document says cannot drift. A field a response should carry is added here;
+anything a handler passes that is not declared here is dropped from the response.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dispatch.statuses import MessageStatus, StepOutcome, WorkflowStatus
+from dispatch.workflow_request import Channel, ContentType
+
+Timestamp = Annotated[
+    str,
+    Field(
+        json_schema_extra={"format": "date-time"},
+        examples=["2025-01-02T03:04:05.000Z"],
+        description="UTC, ISO 8601 with milliseconds",
+    ),
+]
+DispatchUuid = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
+
+
+class ResponseModel(BaseModel):
+    """A response body. Absent values are left out of the JSON, never sent as null."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class Link(ResponseModel):
+    href: str = Field(examples=["/v0.1/workflows/0a32f954-9e9a-4650-b2a3-8cd6d6da6a9e"])
+
+
+class SelfLinks(ResponseModel):
+    self: Link
+
+
+class PageLinks(ResponseModel):
+    self: Link
+    next: Link | None = Field(None, description="The next page; absent on the last page")
+
+
+# --- create ------------------------------------------------------------------------------------------
+
+
+class WorkflowCreated(ResponseModel):
+    """`POST /v0.1/dispatch` and `POST /v0.1/workflows`: the new workflow's id."""
+
+    dispatch_uuid: DispatchUuid
+
+
+# --- one workflow ------------------------------------------------------------------------------------
+
+
+class Usage(ResponseModel):
+    """What the message cost, as the Messages API reported it."""
+
+    currency: str = Field(examples=["EUR"])
+    price: str = Field(examples=["0.0333"])
+
+
+class SendError(ResponseModel):
+    """Why the provider refused the send (no free text: it may quote the recipient)."""
+
+    http_status: int | None = None
+    type: str | None = None
+    title: str | None = None
+    instance: str | None = None
+    detail: str | None = None
+    invalid_parameters: list[str] | None = Field(None, description="Names of the refused parameters")
+
+
+class StepView(ResponseModel):
+    """One message of a workflow and its state (never its content or addresses)."""
+
+    index: int = Field(ge=0)
+    channel: Channel
+    content_type: ContentType
+    condition_status: Literal["delivered", "read"] | None = Field(
+        None, description="Absent on the last step (it has no failover)"
+    )
+    expiry_time: int | None = Field(None, description="Seconds; absent on the last step")
+    message_uuid: str | None = Field(None, description="Set once the Messages API accepted the message")
+    sent_at: Timestamp | None = None
+    status: MessageStatus | None = Field(None, description="The highest status received so far")
+    status_at: Timestamp | None = None
+    outcome: StepOutcome | None = Field(None, description="Absent while the step is undecided")
+    outcome_at: Timestamp | None = None
+    send_error: SendError | None = None
+    usage: Usage | None = None
+
+
+class WorkflowView(ResponseModel):
+    """`GET /v0.1/workflows/{dispatch_uuid}`: a workflow with the state of each step."""
+
+    dispatch_uuid: DispatchUuid
+    template: Literal["failover"]
+    status: WorkflowStatus
+    created_at: Timestamp
+    updated_at: Timestamp
+    finished_at: Timestamp | None = Field(None, description="Absent while in progress")
+    current_step: int = Field(ge=0)
+    workflow: list[StepView]
+    links: SelfLinks = Field(alias="_links")
+
+
+# --- listing -----------------------------------------------------------------------------------------
+
+
+class WorkflowSummary(ResponseModel):
+    """A workflow in a listing: its state without its steps."""
+
+    dispatch_uuid: DispatchUuid
+    template: Literal["failover"]
+    status: WorkflowStatus
+    current_step: int = Field(ge=0)
+    created_at: Timestamp
+    updated_at: Timestamp
+    finished_at: Timestamp | None = None
+    links: SelfLinks = Field(alias="_links")
+
+
+class WorkflowPage(ResponseModel):
+    """`GET /v0.1/workflows`: a page of the account's workflows, newest first."""
+
+    page_size: int = Field(ge=1)
+    workflows: list[WorkflowSummary]
+    links: PageLinks = Field(alias="_links")
+
+
+# --- errors ------------------------------------------------------------------------------------------
+
+
+class InvalidParameter(ResponseModel):
+    name: str = Field(examples=["workflow[0].failover.expiry_time"])
+    reason: str = Field(examples=["must be between 15 and 86400 seconds"])
+
+
+class Problem(ResponseModel):
+    """An error (`application/problem+json`, RFC 7807 as the Vonage APIs shape it)."""
+
+    type: str = Field(examples=["https://developer.vonage.com/api-errors#invalid-params"])
+    title: str = Field(examples=["Invalid request parameters"])
+    detail: str
+    instance: str = Field(description="Quote it when you report a problem")
+    invalid_parameters: list[InvalidParameter] | None = Field(
+        None, description="Every invalid parameter (validation errors only)"
+    )
+
+
+class GatewayMessage(ResponseModel):
+    """An error API Gateway answers itself, before any function runs (e.g. no credentials)."""
+
+    message: str = Field(examples=["Unauthorized"])

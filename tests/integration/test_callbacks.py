@@ -1,0 +1,220 @@
+"""Callbacks to the customer through the local stack: signed status callbacks, one final report,
+delivery that survives the receiver being down, the account's default callback URL."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from dispatch.signatures import verify_webhook
+from local_stack.demo import text_step
+from tests.integration.helpers import recipient, wait_for_end, wait_until
+
+
+class Receiver:
+    """A customer's callback endpoint on 127.0.0.1; answers 503 while `down`."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.refused = 0
+        self.down = False
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.down:
+                    receiver.refused += 1
+                    self.send_response(503)
+                else:
+                    receiver.received.append(
+                        {
+                            "authorization": self.headers["Authorization"],
+                            "raw": body,
+                            "body": json.loads(body),
+                        }
+                    )
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/callbacks"
+
+    def for_workflow(self, dispatch_uuid: str) -> list[dict]:
+        return [r for r in self.received if _workflow_of(r["body"]) == dispatch_uuid]
+
+    def final_reports(self, dispatch_uuid: str) -> list[dict]:
+        return [r["body"] for r in self.for_workflow(dispatch_uuid) if "template" in r["body"]]
+
+    def close(self) -> None:
+        self._server.shutdown()
+
+
+def _workflow_of(body: dict) -> str | None:
+    return body.get("dispatch_uuid") or body.get("_links", {}).get("workflow", {}).get("dispatch_uuid")
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def customer(stack):
+    """An account of its own, with a known signature secret."""
+    api_key = f"cb-{uuid.uuid4().hex[:8]}"
+    account = stack.create_account(api_key, "cb-secret", account_id=f"acct-{uuid.uuid4()}")
+    session = requests.Session()
+    session.auth = (api_key, "cb-secret")
+    session.signature_secret = account.signature_secret
+    session.api_key = api_key
+    return session
+
+
+def workflow(
+    first_suffix: str, last_suffix: str = "55", callback: str | None = None, expiry: int = 2
+) -> dict:
+    body = {
+        "template": "failover",
+        "workflow": [
+            text_step(
+                "messenger",
+                recipient(first_suffix),
+                "hi",
+                {"expiry_time": expiry, "condition_status": "read"},
+            ),
+            text_step("sms", recipient(last_suffix), "hi by sms"),
+        ],
+    }
+    if callback:
+        body["callback"] = callback
+    return body
+
+
+def test_signed_status_callbacks_then_one_final_report(stack, customer, receiver):
+    # Given a workflow that fails over from Messenger (never read) to SMS, with a callback URL
+    created = customer.post(f"{stack.api_url}/v0.1/dispatch", json=workflow("01", callback=receiver.url))
+    dispatch_uuid = created.json()["dispatch_uuid"]
+
+    # When it runs to its end
+    wait_for_end(customer, stack, dispatch_uuid)
+    wait_until(lambda: receiver.final_reports(dispatch_uuid))
+    time.sleep(0.5)  # room for anything (wrongly) sent after the final report
+    callbacks = receiver.for_workflow(dispatch_uuid)
+
+    # Then every callback is signed with the account's signature secret, like Vonage's webhooks
+    for callback in callbacks:
+        claims = verify_webhook(callback["authorization"], callback["raw"], secret=customer.signature_secret)
+        assert claims["api_key"] == customer.api_key
+    # And the statuses of each message come in order, the final report last and once
+    statuses = [(c["body"]["channel"], c["body"]["status"]) for c in callbacks[:-1]]
+    assert statuses == [
+        ("messenger", "submitted"),
+        ("messenger", "delivered"),
+        ("sms", "submitted"),
+        ("sms", "delivered"),
+    ]
+    status = callbacks[0]["body"]
+    assert status["_links"]["workflow"] == {
+        "dispatch_uuid": dispatch_uuid,
+        "href": f"/v0.1/workflows/{dispatch_uuid}",
+    }
+    assert status["to"]["type"] == "messenger" and status["event_id"] == f"{dispatch_uuid}:0:submitted"
+    (report,) = receiver.final_reports(dispatch_uuid)
+    assert callbacks[-1]["body"] == report
+    assert report["status"] == "completed" and report["event_id"] == f"{dispatch_uuid}:final"
+    messages = report["_links"]["messages"]
+    assert [(m["channel"], m["status"], m["outcome"]) for m in messages] == [
+        ("messenger", "delivered", "expired"),
+        ("sms", "delivered", "condition_met"),
+    ]
+    assert Decimal(report["usage"]["price"]) == sum(Decimal(m["usage"]["price"]) for m in messages)
+
+
+def test_a_receiver_that_is_down_gets_every_callback_afterwards(stack, customer, receiver):
+    # Given a receiver that is down while the whole workflow runs
+    receiver.down = True
+    dispatch_uuid = customer.post(
+        f"{stack.api_url}/v0.1/dispatch", json=workflow("55", callback=receiver.url)
+    ).json()["dispatch_uuid"]
+    wait_for_end(customer, stack, dispatch_uuid)
+    wait_until(lambda: receiver.refused >= 3)
+
+    # When it comes back
+    receiver.down = False
+
+    # Then every callback arrives, in order, the final report last
+    wait_until(lambda: receiver.final_reports(dispatch_uuid), timeout=30)
+    bodies = [c["body"] for c in receiver.for_workflow(dispatch_uuid)]
+    assert [b.get("status") for b in bodies] == ["submitted", "delivered", "read", "completed"]
+
+
+def test_the_accounts_default_callback_url_is_used_without_a_callback(stack, receiver):
+    api_key = f"cbdef-{uuid.uuid4().hex[:8]}"
+    stack.create_account(api_key, "secret", account_id=f"acct-{uuid.uuid4()}", callback_url=receiver.url)
+    session = requests.Session()
+    session.auth = (api_key, "secret")
+
+    dispatch_uuid = session.post(f"{stack.api_url}/v0.1/dispatch", json=workflow("55")).json()[
+        "dispatch_uuid"
+    ]
+
+    wait_until(lambda: receiver.final_reports(dispatch_uuid))
+
+
+def test_the_final_report_of_a_workflow_the_state_machine_ends_in_error(stack, customer, receiver):
+    # Every send refused: the state machine marks the workflow as error and reports it.
+    dispatch_uuid = customer.post(
+        f"{stack.api_url}/v0.1/dispatch", json=workflow("05", "05", callback=receiver.url, expiry=30)
+    ).json()["dispatch_uuid"]
+
+    (report,) = wait_until(lambda: receiver.final_reports(dispatch_uuid))
+
+    assert report["status"] == "error"
+    assert [m["outcome"] for m in report["_links"]["messages"]] == ["send_failed", "send_failed"]
+    assert "usage" not in report
+
+
+def test_a_cancelled_workflow_reports_cancelled(stack, customer, receiver):
+    dispatch_uuid = customer.post(
+        f"{stack.api_url}/v0.1/dispatch", json=workflow("02", callback=receiver.url, expiry=30)
+    ).json()["dispatch_uuid"]
+    wait_until(lambda: receiver.for_workflow(dispatch_uuid))
+
+    customer.delete(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}")
+
+    (report,) = wait_until(lambda: receiver.final_reports(dispatch_uuid))
+    assert report["status"] == "cancelled"
+    assert report["_links"]["messages"][0]["outcome"] == "cancelled"
+
+
+def test_no_callback_url_means_no_callbacks(stack, customer, receiver):
+    dispatch_uuid = customer.post(f"{stack.api_url}/v0.1/dispatch", json=workflow("55")).json()[
+        "dispatch_uuid"
+    ]
+    wait_for_end(customer, stack, dispatch_uuid)
+    time.sleep(1)
+    assert receiver.for_workflow(dispatch_uuid) == []
+
+
+def test_a_plain_http_callback_off_this_machine_is_refused(stack, customer):
+    response = customer.post(
+        f"{stack.api_url}/v0.1/dispatch", json=workflow("55", callback="http://example.com/callbacks")
+    )
+    assert response.status_code == 422
+    assert [p["name"] for p in response.json()["invalid_parameters"]] == ["callback"]
