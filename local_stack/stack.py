@@ -259,6 +259,7 @@ class LocalStack:
                 f"  API:                 {self.api_url}   (routes from template.yaml)",
                 f"  API docs:            {self.api_url}/docs   (Swagger UI of /v0.1/openapi.json)",
                 f"  Credentials:         api_key={s.api_key} api_secret={s.api_secret}  (Basic auth)",
+                f"  Callback signatures: signature_secret={self.demo_signature_secret}",
                 f"  Sandbox Messages API {self.sandbox.url if self.sandbox else '-'}/v1/messages",
                 f"  moto (AWS APIs):     {self.moto_url}",
                 f"  State machine:       {self.state_machine_arn}",

@@ -3,64 +3,27 @@ delivery that survives the receiver being down, the account's default callback U
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from dispatch.signatures import verify_webhook
 from local_stack.demo import text_step
+from local_stack.receiver import CallbackReceiver
 from tests.integration.helpers import recipient, wait_for_end, wait_until
 
 
-class Receiver:
-    """A customer's callback endpoint on 127.0.0.1; answers 503 while `down`."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.refused = 0
-        self.down = False
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.down:
-                    receiver.refused += 1
-                    self.send_response(503)
-                else:
-                    receiver.received.append(
-                        {
-                            "authorization": self.headers["Authorization"],
-                            "raw": body,
-                            "body": json.loads(body),
-                        }
-                    )
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/callbacks"
+class Receiver(CallbackReceiver):
+    """The local callback receiver, with lookups by workflow."""
 
     def for_workflow(self, dispatch_uuid: str) -> list[dict]:
         return [r for r in self.received if _workflow_of(r["body"]) == dispatch_uuid]
 
     def final_reports(self, dispatch_uuid: str) -> list[dict]:
         return [r["body"] for r in self.for_workflow(dispatch_uuid) if "template" in r["body"]]
-
-    def close(self) -> None:
-        self._server.shutdown()
 
 
 def _workflow_of(body: dict) -> str | None:
@@ -69,9 +32,9 @@ def _workflow_of(body: dict) -> str | None:
 
 @pytest.fixture
 def receiver():
-    receiver = Receiver()
+    receiver = Receiver().start()
     yield receiver
-    receiver.close()
+    receiver.stop()
 
 
 @pytest.fixture
