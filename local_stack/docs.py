@@ -29,6 +29,8 @@ PAGE = """<!DOCTYPE html>
       window.ui = SwaggerUIBundle({{
         url: "{spec}",
         dom_id: "#swagger-ui",
+        presets: [SwaggerUIBundle.presets.apis],
+        layout: "BaseLayout",
         deepLinking: true,
         // No badge from the public validator: nothing leaves this machine.
         validatorUrl: null,

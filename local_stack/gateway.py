@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from local_stack.docs import docs_response
 
@@ -102,10 +102,6 @@ class LocalHttpApi:
         self.authorizers = authorizers
         self._invoke = invoke
         self._auth_cache: dict[tuple[str, str], tuple[float, dict]] = {}
-        # On AWS each invocation has a process of its own; here the functions share one, and
-        # Powertools keeps the event being resolved in a class attribute (BaseRouter.current_event),
-        # so two requests resolved at once would read each other's event (account, body, path).
-        self._resolve_lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._request_handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -155,8 +151,7 @@ class LocalHttpApi:
                 return _gateway_message(403, "Forbidden")
             authorizer_context = result.get("context") or {}
         event = _event(route, path, query, headers, body, match.groupdict(), self.url, authorizer_context)
-        with self._resolve_lock:
-            result, failed = self._invoke(route.function, event)
+        result, failed = self._invoke(route.function, event)
         if failed:
             return _gateway_message(500, "Internal Server Error")
         return _response(result)
@@ -252,7 +247,11 @@ def _event(route, path, query, headers, body, path_parameters, url, authorizer_c
         "isBase64Encoded": False,
     }
     if query:
-        event["queryStringParameters"] = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        # API Gateway decodes the values; repeated names are joined with commas.
+        parameters: dict[str, str] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
+        event["queryStringParameters"] = parameters
     if path_parameters:
         event["pathParameters"] = path_parameters
     if body:

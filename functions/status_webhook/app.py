@@ -12,6 +12,7 @@ from dispatch.callbacks import CallbackQueue
 from dispatch.observability import logger, metrics, tracer
 from dispatch.problems import bad_request, invalid_parameters, unauthorized
 from dispatch.repository import WorkflowRepository
+from dispatch.schemas import StatusRecorded
 from dispatch.signatures import InvalidSignature, verify_webhook
 from dispatch.status_updates import StatusWebhook, record_message_status
 
@@ -41,7 +42,7 @@ def handle_message_status():
     result = record_message_status(webhook, workflows=workflows, publish=callbacks.publish)
     logger.info("Status received", extra={"status": webhook.status, "result": result})
     metrics.add_metric(name=f"Status_{webhook.status}", unit=MetricUnit.Count, value=1)
-    return json_response(200, {"result": result})
+    return json_response(200, StatusRecorded(result=result).body())
 
 
 def _as_problem(error: ValidationError):

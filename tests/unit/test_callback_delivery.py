@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
+from fakes import DISPATCH_UUID, canonical_item
 
 from dispatch.callbacks import (
     CallbackEvent,
@@ -19,7 +20,6 @@ from dispatch.callbacks import (
     status_event,
 )
 from dispatch.signatures import verify_webhook
-from fakes import DISPATCH_UUID, canonical_item
 
 SECRET = "s" * 32
 ACCOUNT = {"account_id": "acct-1", "api_key": "key-1", "signature_secret": SECRET}

@@ -293,3 +293,21 @@ def test_without_callbacks_there_is_no_webhooks_section():
 
 def test_the_served_document_has_the_message_status_and_final_report_callbacks(document):
     assert set(document["webhooks"]) == {"messageStatus", "finalReport"}
+
+
+def test_models_of_one_name_are_told_apart_by_their_module(document):
+    names = set(document["components"]["schemas"])
+
+    # schemas.Usage (a step's cost) and callbacks.Usage (a callback's) are different models
+    assert {"schemas.Usage", "callbacks.Usage"} <= names
+    assert not [name for name in names if "__" in name or name.endswith(("-Input", "-Output"))]
+
+
+def test_a_callback_model_cannot_take_the_name_of_a_response_model():
+    class Problem(BaseModel):
+        """Not the API's problem body."""
+
+        detail: str
+
+    with pytest.raises(ValueError, match="another model has its name"):
+        build_openapi_document(callbacks={"clash": Problem})

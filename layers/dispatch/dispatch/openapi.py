@@ -19,7 +19,7 @@ from pydantic.json_schema import DefsRef, GenerateJsonSchema, JsonSchemaMode, mo
 from dispatch import schemas
 from dispatch.api import IDEMPOTENCY_KEY_PATTERN, PROBLEM_JSON
 from dispatch.callbacks import FinalReport, MessageStatusCallback
-from dispatch.status_updates import RecordResult, StatusWebhook
+from dispatch.status_updates import StatusWebhook
 from dispatch.statuses import WorkflowStatus
 from dispatch.workflow_request import MAX_STEPS, WorkflowRequest
 from dispatch.workflows import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -52,12 +52,6 @@ CUSTOMER_CALLBACKS: dict[str, type[BaseModel]] = {
     "messageStatus": MessageStatusCallback,
     "finalReport": FinalReport,
 }
-
-
-class StatusRecorded(schemas.ResponseModel):
-    """`POST /webhooks/message-status`: what became of the status."""
-
-    result: RecordResult
 
 
 def _ref(model: type[BaseModel] | str) -> dict[str, str]:
@@ -107,8 +101,9 @@ def component_schemas(models: list[tuple[type[BaseModel], JsonSchemaMode]]) -> d
     )
     components = definitions.get("$defs", {})
     for (model, _), ref in refs.items():
-        # A model's own entry is a bare $ref to its definition: it must be the model's own name.
-        assert ref == _ref(model), f"{model.__name__} is named {ref} (two models share its name?)"
+        # The operations refer to these models by their own name: no other model may take it.
+        if ref != _ref(model):
+            raise ValueError(f"{model.__name__} is named {ref['$ref']}: another model has its name")
     return components
 
 
@@ -266,7 +261,9 @@ def _paths() -> dict[str, Any]:
                 "security": [{"signedWebhook": []}],
                 "requestBody": {"required": True, "content": {JSON: {"schema": _ref(StatusWebhook)}}},
                 "responses": {
-                    "200": _json(StatusRecorded, "The status was recorded, or ignored as stale or unknown."),
+                    "200": _json(
+                        schemas.StatusRecorded, "The status was recorded, or ignored as stale or unknown."
+                    ),
                     "400": _problem("The body is not valid JSON."),
                     "401": _problem("Not signed with the signature secret, or stale."),
                     "422": _problem("Not a status webhook."),
@@ -343,7 +340,7 @@ def build_openapi_document(callbacks: Mapping[str, type[BaseModel]] = CUSTOMER_C
         (schemas.WorkflowPage, "serialization"),
         (schemas.Problem, "serialization"),
         (schemas.GatewayMessage, "serialization"),
-        (StatusRecorded, "serialization"),
+        (schemas.StatusRecorded, "serialization"),
         *((model, "serialization") for model in callbacks.values()),
     ]
     document: dict[str, Any] = {

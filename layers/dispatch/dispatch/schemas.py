@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dispatch.status_updates import RecordResult
 from dispatch.statuses import MessageStatus, StepOutcome, WorkflowStatus
 from dispatch.workflow_request import Channel, ContentType
 
@@ -160,3 +161,9 @@ class GatewayMessage(ResponseModel):
     """An error API Gateway answers itself, before any function runs (e.g. no credentials)."""
 
     message: str = Field(examples=["Unauthorized"])
+
+
+class StatusRecorded(ResponseModel):
+    """`POST /webhooks/message-status`: what became of the status."""
+
+    result: RecordResult

@@ -347,10 +347,11 @@ def _step_rule_errors(step: dict, path: str, *, is_last: bool) -> list[tuple[str
         invalid("message.messenger.tag", "is only allowed when category is message_tag")
 
     sender, recipient = step.get("from"), step.get("to")
-    channel = _obj(sender).get("type")
+    # Raw input: a `type` may be an object or an array (unhashable), which pydantic reports.
+    channel, recipient_channel = _text(_obj(sender).get("type")), _text(_obj(recipient).get("type"))
     if channel not in CONTENT_TYPES_BY_CHANNEL:
         return errors  # the remaining rules depend on the channel; pydantic reports why it is missing
-    if _obj(recipient).get("type") in CONTENT_TYPES_BY_CHANNEL and recipient["type"] != channel:
+    if recipient_channel in CONTENT_TYPES_BY_CHANNEL and recipient_channel != channel:
         invalid("to.type", "must be the same as from.type")
 
     from_field, to_field = ADDRESS_FIELDS_BY_CHANNEL[channel]
@@ -383,6 +384,10 @@ def _step_rule_errors(step: dict, path: str, *, is_last: bool) -> list[tuple[str
 
 def _obj(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 # --- pydantic errors as {name, reason} -------------------------------------------------------------
