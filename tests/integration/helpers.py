@@ -9,6 +9,7 @@ from typing import Any
 
 import requests
 
+from local_stack.demo import text_step
 from local_stack.stack import LocalStack
 
 FINAL_STATUS_TIMEOUT = 5
@@ -42,3 +43,32 @@ def wait_for_end(api: requests.Session, stack: LocalStack, dispatch_uuid: str, t
 
 def messages_sent_for(stack: LocalStack, dispatch_uuid: str) -> list[dict]:
     return [m for m in stack.sandbox.sent if m.get("client_ref", "").startswith(f"{dispatch_uuid}:")]
+
+
+def messenger_then_sms(
+    messenger_suffix: str, sms_suffix: str = "55", *, expiry: int = 2, callback: str | None = None
+) -> dict:
+    """The canonical workflow (Messenger, condition read within `expiry`, then SMS) to sandbox
+    recipients with the given suffixes."""
+    body = {
+        "template": "failover",
+        "workflow": [
+            text_step(
+                "messenger",
+                recipient(messenger_suffix),
+                "hi",
+                {"expiry_time": expiry, "condition_status": "read"},
+            ),
+            text_step("sms", recipient(sms_suffix), "hi by sms"),
+        ],
+    }
+    if callback:
+        body["callback"] = callback
+    return body
+
+
+def start_workflow(session: requests.Session, stack: LocalStack, body: dict) -> str:
+    """POST /v0.1/dispatch; the new workflow's dispatch_uuid."""
+    response = session.post(f"{stack.api_url}/v0.1/dispatch", json=body)
+    assert response.status_code == 202, response.text
+    return response.json()["dispatch_uuid"]

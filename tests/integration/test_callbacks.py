@@ -11,9 +11,8 @@ import pytest
 import requests
 
 from dispatch.signatures import verify_webhook
-from local_stack.demo import text_step
 from local_stack.receiver import CallbackReceiver
-from tests.integration.helpers import recipient, wait_for_end, wait_until
+from tests.integration.helpers import messenger_then_sms, start_workflow, wait_for_end, wait_until
 
 
 class Receiver(CallbackReceiver):
@@ -49,30 +48,9 @@ def customer(stack):
     return session
 
 
-def workflow(
-    first_suffix: str, last_suffix: str = "55", callback: str | None = None, expiry: int = 2
-) -> dict:
-    body = {
-        "template": "failover",
-        "workflow": [
-            text_step(
-                "messenger",
-                recipient(first_suffix),
-                "hi",
-                {"expiry_time": expiry, "condition_status": "read"},
-            ),
-            text_step("sms", recipient(last_suffix), "hi by sms"),
-        ],
-    }
-    if callback:
-        body["callback"] = callback
-    return body
-
-
 def test_signed_status_callbacks_then_one_final_report(stack, customer, receiver):
     # Given a workflow that fails over from Messenger (never read) to SMS, with a callback URL
-    created = customer.post(f"{stack.api_url}/v0.1/dispatch", json=workflow("01", callback=receiver.url))
-    dispatch_uuid = created.json()["dispatch_uuid"]
+    dispatch_uuid = start_workflow(customer, stack, messenger_then_sms("01", callback=receiver.url))
 
     # When it runs to its end
     wait_for_end(customer, stack, dispatch_uuid)
@@ -112,9 +90,7 @@ def test_signed_status_callbacks_then_one_final_report(stack, customer, receiver
 def test_a_receiver_that_is_down_gets_every_callback_afterwards(stack, customer, receiver):
     # Given a receiver that is down while the whole workflow runs
     receiver.down = True
-    dispatch_uuid = customer.post(
-        f"{stack.api_url}/v0.1/dispatch", json=workflow("55", callback=receiver.url)
-    ).json()["dispatch_uuid"]
+    dispatch_uuid = start_workflow(customer, stack, messenger_then_sms("55", callback=receiver.url))
     wait_for_end(customer, stack, dispatch_uuid)
     wait_until(lambda: receiver.refused >= 3)
 
@@ -133,18 +109,15 @@ def test_the_accounts_default_callback_url_is_used_without_a_callback(stack, rec
     session = requests.Session()
     session.auth = (api_key, "secret")
 
-    dispatch_uuid = session.post(f"{stack.api_url}/v0.1/dispatch", json=workflow("55")).json()[
-        "dispatch_uuid"
-    ]
+    dispatch_uuid = start_workflow(session, stack, messenger_then_sms("55"))
 
     wait_until(lambda: receiver.final_reports(dispatch_uuid))
 
 
 def test_the_final_report_of_a_workflow_the_state_machine_ends_in_error(stack, customer, receiver):
     # Every send refused: the state machine marks the workflow as error and reports it.
-    dispatch_uuid = customer.post(
-        f"{stack.api_url}/v0.1/dispatch", json=workflow("05", "05", callback=receiver.url, expiry=30)
-    ).json()["dispatch_uuid"]
+    body = messenger_then_sms("05", "05", expiry=30, callback=receiver.url)
+    dispatch_uuid = start_workflow(customer, stack, body)
 
     (report,) = wait_until(lambda: receiver.final_reports(dispatch_uuid))
 
@@ -154,9 +127,9 @@ def test_the_final_report_of_a_workflow_the_state_machine_ends_in_error(stack, c
 
 
 def test_a_cancelled_workflow_reports_cancelled(stack, customer, receiver):
-    dispatch_uuid = customer.post(
-        f"{stack.api_url}/v0.1/dispatch", json=workflow("02", callback=receiver.url, expiry=30)
-    ).json()["dispatch_uuid"]
+    dispatch_uuid = start_workflow(
+        customer, stack, messenger_then_sms("02", expiry=30, callback=receiver.url)
+    )
     wait_until(lambda: receiver.for_workflow(dispatch_uuid))
 
     customer.delete(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}")
@@ -167,9 +140,7 @@ def test_a_cancelled_workflow_reports_cancelled(stack, customer, receiver):
 
 
 def test_no_callback_url_means_no_callbacks(stack, customer, receiver):
-    dispatch_uuid = customer.post(f"{stack.api_url}/v0.1/dispatch", json=workflow("55")).json()[
-        "dispatch_uuid"
-    ]
+    dispatch_uuid = start_workflow(customer, stack, messenger_then_sms("55"))
     wait_for_end(customer, stack, dispatch_uuid)
     time.sleep(1)
     assert receiver.for_workflow(dispatch_uuid) == []
@@ -177,7 +148,8 @@ def test_no_callback_url_means_no_callbacks(stack, customer, receiver):
 
 def test_a_plain_http_callback_off_this_machine_is_refused(stack, customer):
     response = customer.post(
-        f"{stack.api_url}/v0.1/dispatch", json=workflow("55", callback="http://example.com/callbacks")
+        f"{stack.api_url}/v0.1/dispatch",
+        json=messenger_then_sms("55", callback="http://example.com/callbacks"),
     )
     assert response.status_code == 422
     assert [p["name"] for p in response.json()["invalid_parameters"]] == ["callback"]

@@ -8,23 +8,13 @@ import uuid
 import pytest
 import requests
 
-from local_stack.demo import text_step
-from tests.integration.helpers import messages_sent_for, recipient, wait_for_end, wait_until
-
-
-def two_steps(first_suffix: str, expiry: int) -> dict:
-    return {
-        "template": "failover",
-        "workflow": [
-            text_step(
-                "messenger",
-                recipient(first_suffix),
-                "hi",
-                {"expiry_time": expiry, "condition_status": "read"},
-            ),
-            text_step("sms", recipient("55"), "hi by sms"),
-        ],
-    }
+from tests.integration.helpers import (
+    messages_sent_for,
+    messenger_then_sms,
+    start_workflow,
+    wait_for_end,
+    wait_until,
+)
 
 
 def execution_status(stack, dispatch_uuid: str) -> str:
@@ -47,9 +37,7 @@ def account(stack):
 
 def test_cancel_stops_a_running_workflow_before_its_failover(stack, api):
     # Given a workflow waiting for a read that never comes (it would fail over after 3 s)
-    dispatch_uuid = api.post(f"{stack.api_url}/v0.1/dispatch", json=two_steps("02", 3)).json()[
-        "dispatch_uuid"
-    ]
+    dispatch_uuid = start_workflow(api, stack, messenger_then_sms("02", expiry=3))
     wait_until(lambda: messages_sent_for(stack, dispatch_uuid))
 
     # When it is cancelled
@@ -67,9 +55,7 @@ def test_cancel_stops_a_running_workflow_before_its_failover(stack, api):
 
 
 def test_cancel_is_idempotent(stack, api):
-    dispatch_uuid = api.post(f"{stack.api_url}/v0.1/dispatch", json=two_steps("02", 10)).json()[
-        "dispatch_uuid"
-    ]
+    dispatch_uuid = start_workflow(api, stack, messenger_then_sms("02", expiry=10))
 
     first = api.delete(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}")
     again = api.delete(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}")
@@ -83,9 +69,7 @@ def test_cancel_is_idempotent(stack, api):
 
 def test_cancelling_a_finished_workflow_is_a_409_problem(stack, api):
     # Given a workflow completed at once (its Messenger message is read)
-    dispatch_uuid = api.post(f"{stack.api_url}/v0.1/dispatch", json=two_steps("55", 10)).json()[
-        "dispatch_uuid"
-    ]
+    dispatch_uuid = start_workflow(api, stack, messenger_then_sms("55", expiry=10))
     assert wait_for_end(api, stack, dispatch_uuid)["status"] == "completed"
 
     response = api.delete(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}")
@@ -97,9 +81,7 @@ def test_cancelling_a_finished_workflow_is_a_409_problem(stack, api):
 
 
 def test_another_accounts_workflow_cannot_be_cancelled(stack, api, account):
-    dispatch_uuid = api.post(f"{stack.api_url}/v0.1/dispatch", json=two_steps("02", 10)).json()[
-        "dispatch_uuid"
-    ]
+    dispatch_uuid = start_workflow(api, stack, messenger_then_sms("02", expiry=10))
 
     response = account.delete(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}")
 
@@ -113,10 +95,7 @@ def test_another_accounts_workflow_cannot_be_cancelled(stack, api, account):
 
 def test_list_pages_newest_first_with_an_opaque_cursor(stack, account):
     # Given three workflows of one account
-    created = [
-        account.post(f"{stack.api_url}/v0.1/dispatch", json=two_steps("55", 10)).json()["dispatch_uuid"]
-        for _ in range(3)
-    ]
+    created = [start_workflow(account, stack, messenger_then_sms("55", expiry=10)) for _ in range(3)]
 
     # When its listing is read two at a time
     first = account.get(f"{stack.api_url}/v0.1/workflows", params={"page_size": 2}).json()
@@ -131,12 +110,8 @@ def test_list_pages_newest_first_with_an_opaque_cursor(stack, account):
 
 
 def test_list_filters_by_status(stack, account):
-    completed = account.post(f"{stack.api_url}/v0.1/dispatch", json=two_steps("55", 10)).json()[
-        "dispatch_uuid"
-    ]
-    cancelled = account.post(f"{stack.api_url}/v0.1/dispatch", json=two_steps("02", 10)).json()[
-        "dispatch_uuid"
-    ]
+    completed = start_workflow(account, stack, messenger_then_sms("55", expiry=10))
+    cancelled = start_workflow(account, stack, messenger_then_sms("02", expiry=10))
     account.delete(f"{stack.api_url}/v0.1/workflows/{cancelled}")
     wait_for_end(account, stack, completed)
 
@@ -150,7 +125,7 @@ def test_list_filters_by_status(stack, account):
 
 
 def test_the_listing_shows_only_the_callers_workflows(stack, api, account):
-    mine = account.post(f"{stack.api_url}/v0.1/dispatch", json=two_steps("55", 10)).json()["dispatch_uuid"]
+    mine = start_workflow(account, stack, messenger_then_sms("55", expiry=10))
     page = account.get(f"{stack.api_url}/v0.1/workflows").json()
     assert [w["dispatch_uuid"] for w in page["workflows"]] == [mine]
 
@@ -173,7 +148,7 @@ def test_bad_list_parameters_get_a_422_problem(stack, api, params, parameter):
 
 def test_a_cursor_does_not_open_another_accounts_listing(stack, api, account):
     for _ in range(2):
-        api.post(f"{stack.api_url}/v0.1/dispatch", json=two_steps("55", 10))
+        api.post(f"{stack.api_url}/v0.1/dispatch", json=messenger_then_sms("55", expiry=10))
     foreign_next = api.get(f"{stack.api_url}/v0.1/workflows", params={"page_size": 1}).json()["_links"][
         "next"
     ]
