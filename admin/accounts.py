@@ -29,16 +29,16 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from dispatch.accounts import (
+from dispatch.domain.accounts import (
     AccountExists,
     AccountNotFound,
-    AccountRepository,
     InvalidCallbackUrl,
     InvalidIdentifier,
     create_account,
     validate_callback_url,
 )
-from dispatch.applications import InvalidPublicKey
+from dispatch.domain.applications import InvalidPublicKey
+from dispatch.storage.account_repository import AccountRepository
 
 OK, FAILED, USAGE = 0, 1, 2
 TABLE_OUTPUT = "WorkflowsTableName"

@@ -17,7 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from dispatch.signatures import InvalidSignature, verify_webhook
+from dispatch.integrations.signatures import InvalidSignature, verify_webhook
 
 
 class CallbackReceiver:

@@ -41,10 +41,10 @@ import jwt
 import requests
 
 try:
-    from dispatch.signatures import sign_webhook
+    from dispatch.integrations.signatures import sign_webhook
 except ImportError:  # run standalone from the repository: the layer is not on sys.path yet
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "dispatch"))
-    from dispatch.signatures import sign_webhook
+    from dispatch.integrations.signatures import sign_webhook
 
 logger = logging.getLogger(__name__)
 

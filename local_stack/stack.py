@@ -232,9 +232,10 @@ class LocalStack:
         signature_secret: str | None = None,
         callback_url: str | None = None,
     ) -> Any:
-        """Create an account in the stack's table; returns dispatch.accounts.NewAccount (its
+        """Create an account in the stack's table; returns dispatch.domain.accounts.NewAccount (its
         signature secret is random unless given)."""
-        from dispatch.accounts import AccountRepository, create_account
+        from dispatch.domain.accounts import create_account
+        from dispatch.storage.account_repository import AccountRepository
 
         table = boto3.resource("dynamodb", region_name=self.settings.region).Table(self.table_name)
         return create_account(

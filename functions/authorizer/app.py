@@ -1,15 +1,16 @@
 """HTTP API Lambda authorizer (payload 2.0, simple responses): `Basic api_key:api_secret`, or
 `Bearer <JWT>` signed (RS256) by one of the account's registered applications.
 
-It identifies the account; the functions refuse calls without one (see dispatch.api).
+It identifies the account; the functions refuse calls without one (see dispatch.api.resolver).
 """
 
 import os
 
 import boto3
 
-from dispatch.accounts import AccountRepository, authenticate, refusal_reason
+from dispatch.domain.accounts import authenticate, refusal_reason
 from dispatch.observability import logger, tracer
+from dispatch.storage.account_repository import AccountRepository
 
 accounts = AccountRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
 

@@ -6,13 +6,13 @@ import os
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
-from dispatch.api import json_response, new_resolver, owned_workflow
-from dispatch.callbacks import CallbackQueue, final_report_event
+from dispatch.api.problems import conflict, service_unavailable
+from dispatch.api.resolver import json_response, new_resolver, owned_workflow
 from dispatch.clock import iso, utc_now
+from dispatch.domain.workflows import WorkflowFinished, cancel_workflow, workflow_view
+from dispatch.integrations.callbacks import CallbackQueue, final_report_event
 from dispatch.observability import logger, metrics, tracer
-from dispatch.problems import conflict, service_unavailable
-from dispatch.repository import WorkflowRepository
-from dispatch.workflows import WorkflowFinished, cancel_workflow, workflow_view
+from dispatch.storage.workflow_repository import WorkflowRepository
 
 STATE_MACHINE_ARN = os.environ["STATE_MACHINE_ARN"]
 EXECUTION_ARN_PREFIX = STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:")

@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dispatch.accounts import AccountRepository
-from dispatch.api import (
+from dispatch.api.problems import conflict, idempotency_key_reused, service_unavailable
+from dispatch.api.resolver import (
     caller_account_id,
     idempotency_key,
     json_response,
@@ -27,13 +27,13 @@ from dispatch.api import (
     request_body,
     status_webhook_url,
 )
+from dispatch.api.schemas import WorkflowCreated
 from dispatch.clock import iso, utc_now
+from dispatch.domain.workflow_request import parse_workflow_request
+from dispatch.domain.workflows import create_workflow
 from dispatch.observability import logger, metrics, tracer
-from dispatch.problems import conflict, idempotency_key_reused, service_unavailable
-from dispatch.repository import WorkflowRepository
-from dispatch.schemas import WorkflowCreated
-from dispatch.workflow_request import parse_workflow_request
-from dispatch.workflows import create_workflow
+from dispatch.storage.account_repository import AccountRepository
+from dispatch.storage.workflow_repository import WorkflowRepository
 
 STATE_MACHINE_ARN = os.environ["STATE_MACHINE_ARN"]
 RETENTION = timedelta(days=int(os.environ.get("RETENTION_DAYS", "30")))

@@ -6,10 +6,10 @@ import boto3
 import requests
 from aws_lambda_powertools.metrics import MetricUnit
 
-from dispatch.accounts import AccountRepository
-from dispatch.callbacks import CallbackEvent, Delivery, deliver, process_batch, retry_delay
+from dispatch.integrations.callbacks import CallbackEvent, Delivery, deliver, process_batch, retry_delay
 from dispatch.observability import logger, metrics, tracer
-from dispatch.repository import WorkflowRepository
+from dispatch.storage.account_repository import AccountRepository
+from dispatch.storage.workflow_repository import WorkflowRepository
 
 QUEUE_URL = os.environ["CALLBACK_QUEUE_URL"]
 RETRY_BASE_SECONDS = int(os.environ.get("CALLBACK_RETRY_BASE_SECONDS", "5"))

@@ -4,10 +4,10 @@ import os
 
 import boto3
 
-from dispatch.api import json_response, new_resolver, owned_workflow
+from dispatch.api.resolver import json_response, new_resolver, owned_workflow
+from dispatch.domain.workflows import workflow_view
 from dispatch.observability import logger, metrics, tracer
-from dispatch.repository import WorkflowRepository
-from dispatch.workflows import workflow_view
+from dispatch.storage.workflow_repository import WorkflowRepository
 
 workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
 app = new_resolver()

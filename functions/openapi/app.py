@@ -1,9 +1,9 @@
 """GET /v0.1/openapi.json: the API's OpenAPI 3.1 document (public: it holds no secrets, and
 clients read it before they have credentials)."""
 
-from dispatch.api import json_response, new_resolver
+from dispatch.api.openapi import OPENAPI_PATH, openapi_document
+from dispatch.api.resolver import json_response, new_resolver
 from dispatch.observability import logger, metrics, tracer
-from dispatch.openapi import OPENAPI_PATH, openapi_document
 
 app = new_resolver(authenticated=False)
 

@@ -7,10 +7,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, Field
 
-from dispatch.messages_api import MessagesApiClient
+from dispatch.domain.sending import send_step
+from dispatch.integrations.messages_api import MessagesApiClient
 from dispatch.observability import logger, metrics, tracer
-from dispatch.repository import WorkflowRepository
-from dispatch.sending import send_step
+from dispatch.storage.workflow_repository import WorkflowRepository
 
 MESSAGES_API_BASE_URL = os.environ["MESSAGES_API_BASE_URL"]
 MESSAGES_API_SECRET_NAME = os.environ["MESSAGES_API_SECRET_NAME"]

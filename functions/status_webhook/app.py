@@ -7,14 +7,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from pydantic import ValidationError
 
-from dispatch.api import json_response, new_resolver, request_body
-from dispatch.callbacks import CallbackQueue
+from dispatch.api.problems import bad_request, invalid_parameters, unauthorized
+from dispatch.api.resolver import json_response, new_resolver, request_body
+from dispatch.api.schemas import StatusRecorded
+from dispatch.domain.status_updates import StatusWebhook, record_message_status
+from dispatch.integrations.callbacks import CallbackQueue
+from dispatch.integrations.signatures import InvalidSignature, verify_webhook
 from dispatch.observability import logger, metrics, tracer
-from dispatch.problems import bad_request, invalid_parameters, unauthorized
-from dispatch.repository import WorkflowRepository
-from dispatch.schemas import StatusRecorded
-from dispatch.signatures import InvalidSignature, verify_webhook
-from dispatch.status_updates import StatusWebhook, record_message_status
+from dispatch.storage.workflow_repository import WorkflowRepository
 
 SIGNATURE_SECRET_NAME = os.environ["WEBHOOK_SIGNATURE_SECRET_NAME"]
 MAX_AGE_SECONDS = int(os.environ.get("WEBHOOK_MAX_AGE_SECONDS", "300"))

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from admin.accounts import main as accounts_cli
-from dispatch.accounts import AccountRepository
+from dispatch.storage.account_repository import AccountRepository
 from local_stack.demo import text_step
 from tests.integration.helpers import recipient
 

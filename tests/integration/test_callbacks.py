@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from dispatch.signatures import verify_webhook
+from dispatch.integrations.signatures import verify_webhook
 from local_stack.receiver import CallbackReceiver
 from tests.integration.helpers import messenger_then_sms, start_workflow, wait_for_end, wait_until
 

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from dispatch.openapi import OPENAPI_PATH
+from dispatch.api.openapi import OPENAPI_PATH
 from local_stack.demo import text_step
 from tests.integration.helpers import messages_sent_for, recipient, wait_until
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from dispatch.signatures import sign_webhook
+from dispatch.integrations.signatures import sign_webhook
 from local_stack.demo import text_step
 from tests.integration.helpers import messages_sent_for, recipient, wait_until
 

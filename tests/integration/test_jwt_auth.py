@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from admin.accounts import main as accounts_cli
-from dispatch.api import AUTH_ERRORS
+from dispatch.api.resolver import AUTH_ERRORS
 from tests.integration.test_accounts_cli import new_rsa_key, record, workflow_body, write_public_key
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

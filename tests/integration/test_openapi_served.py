@@ -7,7 +7,7 @@ import re
 import pytest
 import requests
 
-from dispatch.openapi import OPENAPI_PATH, openapi_document
+from dispatch.api.openapi import OPENAPI_PATH, openapi_document
 
 
 def test_the_document_is_served_to_anyone(stack):

@@ -1,4 +1,5 @@
-"""In-memory stand-ins for dispatch.repository, plus the canonical workflow the unit tests share.
+"""In-memory stand-ins for the repositories in dispatch.storage, plus the canonical workflow
+the unit tests share.
 
 `InMemoryWorkflowRepository` and `InMemoryAccountRepository` have the method names, arguments and
 conditional-write semantics of `WorkflowRepository` / `AccountRepository`; a condition that the
@@ -12,11 +13,12 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dispatch import accounts as accounts_module
-from dispatch.applications import new_application_id, normalized_public_key
-from dispatch.statuses import StepOutcome, WorkflowStatus
-from dispatch.workflow_request import WorkflowRequest, parse_workflow_request
-from dispatch.workflows import new_workflow_item
+from dispatch.domain import accounts as accounts_module
+from dispatch.domain import credentials as credentials_module
+from dispatch.domain.applications import new_application_id, normalized_public_key
+from dispatch.domain.statuses import StepOutcome, WorkflowStatus
+from dispatch.domain.workflow_request import WorkflowRequest, parse_workflow_request
+from dispatch.domain.workflows import new_workflow_item
 
 
 class ConditionalCheckFailed(Exception):
@@ -207,14 +209,14 @@ class InMemoryAccountRepository:
 
     def rotate_api_secret(self, account_id: str, *, now: str = "2025-01-01T00:00:00.000Z") -> str:
         account = self._existing(account_id)
-        api_secret = accounts_module.new_api_secret()
-        self.credentials[account["api_key"]]["secret_hash"] = accounts_module.hash_secret(api_secret)
+        api_secret = credentials_module.new_api_secret()
+        self.credentials[account["api_key"]]["secret_hash"] = credentials_module.hash_secret(api_secret)
         account["updated_at"] = now
         return api_secret
 
     def rotate_signature_secret(self, account_id: str, *, now: str = "2025-01-01T00:00:00.000Z") -> str:
         account = self._existing(account_id)
-        account.update(signature_secret=accounts_module.new_signature_secret(), updated_at=now)
+        account.update(signature_secret=credentials_module.new_signature_secret(), updated_at=now)
         return account["signature_secret"]
 
     def set_callback_url(

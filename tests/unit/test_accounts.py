@@ -1,4 +1,4 @@
-"""API accounts (dispatch.accounts): salted secret hashes, Basic credentials, and the account
+"""API accounts (dispatch.domain.accounts): salted secret hashes, Basic credentials, and the account
 repository, run against both the in-memory fake and DynamoDB (moto, the table of template.yaml)."""
 
 from __future__ import annotations
@@ -17,22 +17,20 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fakes import InMemoryAccountRepository
 from moto import mock_aws
 
-from dispatch.accounts import (
+from dispatch.domain.accounts import (
     AccountExists,
     AccountNotFound,
-    AccountRepository,
     Identity,
     InvalidCallbackUrl,
     InvalidIdentifier,
     NewAccount,
     authenticate,
     create_account,
-    hash_secret,
-    parse_basic,
     validate_callback_url,
-    verify_secret,
 )
-from dispatch.applications import InvalidPublicKey
+from dispatch.domain.applications import InvalidPublicKey
+from dispatch.domain.credentials import hash_secret, parse_basic, verify_secret
+from dispatch.storage.account_repository import AccountRepository
 from local_stack.deploy import load_template
 
 API_KEY, API_SECRET, ACCOUNT_ID = "abcd1234", "s3cr3t-Secret", "account-1"

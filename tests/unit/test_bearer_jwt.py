@@ -1,5 +1,5 @@
-"""Bearer JWT authentication (dispatch.applications, dispatch.accounts.authenticate): RS256 only,
-signed by a registered application's key, within its lifetime; keys are generated here."""
+"""Bearer JWT authentication (dispatch.domain.applications, dispatch.domain.accounts.authenticate):
+RS256 only, signed by a registered application's key, within its lifetime; keys are generated here."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fakes import InMemoryAccountRepository
 
-from dispatch.accounts import Identity, authenticate, create_account, refusal_reason
-from dispatch.api import AUTH_ERRORS
-from dispatch.applications import (
+from dispatch.api.resolver import AUTH_ERRORS
+from dispatch.domain.accounts import Identity, authenticate, create_account, refusal_reason
+from dispatch.domain.applications import (
     LEEWAY_SECONDS,
     MAX_LIFETIME_SECONDS,
     InvalidPublicKey,

@@ -9,7 +9,7 @@ import pytest
 import requests
 from fakes import DISPATCH_UUID, canonical_item
 
-from dispatch.callbacks import (
+from dispatch.integrations.callbacks import (
     CallbackEvent,
     Delivery,
     deliver,
@@ -19,7 +19,7 @@ from dispatch.callbacks import (
     retry_delay,
     status_event,
 )
-from dispatch.signatures import verify_webhook
+from dispatch.integrations.signatures import verify_webhook
 
 SECRET = "s" * 32
 ACCOUNT = {"account_id": "acct-1", "api_key": "key-1", "signature_secret": SECRET}

@@ -15,10 +15,10 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerEventV2,
 )
 
-from dispatch.accounts import parse_basic
-from dispatch.sending import parse_client_ref
-from dispatch.status_updates import StatusWebhook
-from dispatch.workflow_request import parse_workflow_request
+from dispatch.domain.credentials import parse_basic
+from dispatch.domain.sending import parse_client_ref
+from dispatch.domain.status_updates import StatusWebhook
+from dispatch.domain.workflow_request import parse_workflow_request
 from local_stack.deploy import ROOT, code_directories, load_template
 
 EVENTS = ROOT / "events"

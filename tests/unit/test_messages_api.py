@@ -1,4 +1,4 @@
-"""The Messages API v1 client and its bounded, duplicate-safe retry (dispatch.messages_api).
+"""The Messages API v1 client and its bounded, duplicate-safe retry (dispatch.integrations.messages_api).
 
 Each test talks HTTP to a tiny provider on 127.0.0.1 that answers a scripted sequence of replies.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from dispatch.messages_api import MessagesApiClient, SendResult
+from dispatch.integrations.messages_api import MessagesApiClient, SendResult
 
 API_KEY, API_SECRET = "api-key", "api-secret"
 MESSAGE_UUID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"

@@ -1,4 +1,4 @@
-"""The OpenAPI document (dispatch.openapi): valid OpenAPI 3.1, the routes of template.yaml and no
+"""The OpenAPI document (dispatch.api.openapi): valid OpenAPI 3.1, the routes of template.yaml and no
 others, and schemas that the bodies the code builds actually match."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from pydantic import BaseModel
 
-from dispatch import problems, schemas
-from dispatch.openapi import CREATE_EXAMPLE, OPENAPI_PATH, build_openapi_document, openapi_document
-from dispatch.workflow_request import parse_workflow_request
-from dispatch.workflows import list_workflows, workflow_view
+from dispatch.api import problems, schemas
+from dispatch.api.openapi import CREATE_EXAMPLE, OPENAPI_PATH, build_openapi_document, openapi_document
+from dispatch.domain.workflow_request import parse_workflow_request
+from dispatch.domain.workflows import list_workflows, workflow_view
 from local_stack.deploy import ROOT, load_template
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

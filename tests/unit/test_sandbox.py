@@ -12,7 +12,7 @@ import jwt
 import pytest
 import requests
 
-from dispatch.signatures import verify_webhook
+from dispatch.integrations.signatures import verify_webhook
 from local_stack.sandbox import SandboxMessagesApi
 
 API_KEY, API_SECRET = "key-1", "secret-1"

@@ -1,4 +1,4 @@
-"""Sending one step's message at most once, whatever retries happen (dispatch.sending)."""
+"""Sending one step's message at most once, whatever retries happen (dispatch.domain.sending)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from fakes import (
 )
 
 from dispatch.clock import iso
-from dispatch.messages_api import SendResult
-from dispatch.sending import SendOutcome, WorkflowNotFound, client_ref, parse_client_ref, send_step
+from dispatch.domain.sending import SendOutcome, WorkflowNotFound, client_ref, parse_client_ref, send_step
+from dispatch.integrations.messages_api import SendResult
 
 NOW = datetime(2025, 1, 2, 3, 5, 0, tzinfo=UTC)
 FINAL_STATUS_TIMEOUT = 86400

@@ -1,4 +1,5 @@
-"""Signed status webhooks: HS256 JWT bearer tokens carrying the body's SHA-256 (dispatch.signatures)."""
+"""Signed status webhooks: HS256 JWT bearer tokens carrying the body's SHA-256
+(dispatch.integrations.signatures)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 import jwt
 import pytest
 
-from dispatch.signatures import InvalidSignature, payload_hash, sign_webhook, verify_webhook
+from dispatch.integrations.signatures import InvalidSignature, payload_hash, sign_webhook, verify_webhook
 
 SECRET = "signature-secret-" + "0123456789abcdef" * 4
 API_KEY = "abcd1234"

@@ -1,4 +1,4 @@
-"""Recording status webhooks and deciding steps by them (dispatch.status_updates)."""
+"""Recording status webhooks and deciding steps by them (dispatch.domain.status_updates)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from fakes import DISPATCH_UUID, PII, InMemoryWorkflowRepository, stored_canonical_workflow
 
 from dispatch.clock import iso
-from dispatch.status_updates import RecordResult, StatusWebhook, record_message_status
+from dispatch.domain.status_updates import RecordResult, StatusWebhook, record_message_status
 
 NOW = datetime(2025, 1, 2, 3, 6, 0, tzinfo=UTC)
 MESSAGE_UUIDS = ("aaaaaaaa-0000-0000-0000-000000000000", "bbbbbbbb-1111-1111-1111-111111111111")

@@ -1,10 +1,10 @@
-"""Status ranking and what a status decides for a step (dispatch.statuses)."""
+"""Status ranking and what a status decides for a step (dispatch.domain.statuses)."""
 
 from __future__ import annotations
 
 import pytest
 
-from dispatch.statuses import (
+from dispatch.domain.statuses import (
     MessageStatus,
     StepOutcome,
     WorkflowStatus,

@@ -1,4 +1,4 @@
-"""Translation of a Dispatch v0.1 step into a Messages API v1 send body (dispatch.translate)."""
+"""Translation of a Dispatch v0.1 step into a Messages API v1 send body (dispatch.domain.translate)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from dispatch.translate import to_messages_request
-from dispatch.workflow_request import WorkflowStep, parse_workflow_request
+from dispatch.domain.translate import to_messages_request
+from dispatch.domain.workflow_request import WorkflowStep, parse_workflow_request
 
 PAGE_ID, PSID = "FB_PAGE_ID", "PSID0123456789"
 VIBER_ID = "VIBER_SERVICE_ID"

@@ -1,4 +1,4 @@
-"""Validation of the Dispatch v0.1 create body (dispatch.workflow_request)."""
+"""Validation of the Dispatch v0.1 create body (dispatch.domain.workflow_request)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from dispatch.problems import Problem
-from dispatch.workflow_request import (
+from dispatch.api.problems import Problem
+from dispatch.domain.workflow_request import (
     WorkflowRequest,
     WorkflowStep,
     parse_workflow_request,

@@ -1,4 +1,4 @@
-"""Creating workflows and showing them (dispatch.workflows)."""
+"""Creating workflows and showing them (dispatch.domain.workflows)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from fakes import (
     canonical_request,
 )
 
-from dispatch.workflows import create_workflow, execution_input, new_workflow_item, workflow_view
+from dispatch.domain.workflows import create_workflow, execution_input, new_workflow_item, workflow_view
 
 CREATED_AT_ISO = "2025-01-02T03:04:05.000Z"
 

@@ -6,7 +6,7 @@ Workflow item (pk = "WORKFLOW#<dispatch_uuid>"):
             the state machine reads `steps[i]` directly with a native getItem.
   messages: list of JSON strings with each step's from/to/message: the only place PII lives.
 Message index item (pk = "MESSAGE#<message_uuid>"): dispatch_uuid, step_index, expires_at.
-Account items: see dispatch.accounts.
+Account items: see dispatch.storage.account_repository.
 
 Every decision is a conditional write, so concurrent writers (status webhook, state machine,
 retried Lambdas) can race safely: whichever lands first wins, the others become no-ops.
@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dispatch.statuses import StepOutcome, WorkflowStatus
+from dispatch.domain.statuses import StepOutcome, WorkflowStatus
 
 
 def workflow_key(dispatch_uuid: str) -> dict[str, str]:

@@ -1,9 +1,10 @@
 """The OpenAPI 3.1 document of the API (`GET /v0.1/openapi.json`).
 
 Generated, never written by hand: request bodies from the models the handlers parse with
-(dispatch.workflow_request.WorkflowRequest, dispatch.status_updates.StatusWebhook), responses from
-the models every response is dumped through (dispatch.schemas), and the callbacks we POST to
-customers from dispatch.callbacks. Only what no model can say is written here: the routes (a
+(dispatch.domain.workflow_request.WorkflowRequest,
+dispatch.domain.status_updates.StatusWebhook), responses from
+the models every response is dumped through (dispatch.api.schemas), and the callbacks we POST to
+customers from dispatch.integrations.callbacks. Only what no model can say is written here: the routes (a
 unit test checks them against template.yaml), their parameters, status codes and security.
 """
 
@@ -16,13 +17,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import DefsRef, GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
-from dispatch import schemas
-from dispatch.api import IDEMPOTENCY_KEY_PATTERN, PROBLEM_JSON
-from dispatch.callbacks import FinalReport, MessageStatusCallback
-from dispatch.status_updates import StatusWebhook
-from dispatch.statuses import WorkflowStatus
-from dispatch.workflow_request import MAX_STEPS, WorkflowRequest
-from dispatch.workflows import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from dispatch.api import schemas
+from dispatch.api.resolver import IDEMPOTENCY_KEY_PATTERN, PROBLEM_JSON
+from dispatch.domain.status_updates import StatusWebhook
+from dispatch.domain.statuses import WorkflowStatus
+from dispatch.domain.workflow_request import MAX_STEPS, WorkflowRequest
+from dispatch.domain.workflows import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from dispatch.integrations.callbacks import FinalReport, MessageStatusCallback
 
 OPENAPI_PATH = "/v0.1/openapi.json"
 API_VERSION = "0.1"
@@ -72,7 +73,7 @@ class _ComponentSchema(GenerateJsonSchema):
 
     def get_defs_ref(self, core_mode_ref: Any) -> DefsRef:
         defs_ref = super().get_defs_ref(core_mode_ref)
-        qualified_name = core_mode_ref[0].rsplit(":", 1)[0]  # e.g. dispatch.callbacks.Usage
+        qualified_name = core_mode_ref[0].rsplit(":", 1)[0]  # e.g. dispatch.integrations.callbacks.Usage
         if "[" not in qualified_name:  # not a generic
             module, _, name = qualified_name.rpartition(".")
             choices = self._prioritized_defsref_choices[defs_ref]

@@ -1,7 +1,7 @@
 """The API's response bodies as pydantic models.
 
 Every response of the API functions is dumped through one of these models (`ResponseModel.body`),
-and the OpenAPI document (dispatch.openapi) is generated from the same models, so what the API
+and the OpenAPI document (dispatch.api.openapi) is generated from the same models, so what the API
 answers and what the document says cannot drift. A field a response should carry is added here;
 anything a handler passes that is not declared here is dropped from the response.
 """
@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch.status_updates import RecordResult
-from dispatch.statuses import MessageStatus, StepOutcome, WorkflowStatus
-from dispatch.workflow_request import Channel, ContentType
+from dispatch.domain.status_updates import RecordResult
+from dispatch.domain.statuses import MessageStatus, StepOutcome, WorkflowStatus
+from dispatch.domain.workflow_request import Channel, ContentType
 
 Timestamp = Annotated[
     str,

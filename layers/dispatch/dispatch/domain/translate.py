@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatch.workflow_request import ADDRESS_FIELDS_BY_CHANNEL, Content, WorkflowStep
+from dispatch.domain.workflow_request import ADDRESS_FIELDS_BY_CHANNEL, Content, WorkflowStep
 
 # v1 renamed one channel; the others keep their v0.1 name.
 V1_CHANNELS = {"viber_service_msg": "viber_service"}

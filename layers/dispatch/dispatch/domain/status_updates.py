@@ -8,12 +8,12 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from dispatch.callbacks import FINAL_STATUSES, CallbackEvent, final_report_event, status_event
 from dispatch.clock import iso, utc_now
+from dispatch.domain.sending import parse_client_ref
+from dispatch.domain.statuses import MessageStatus, decision_for, rank
+from dispatch.integrations.callbacks import FINAL_STATUSES, CallbackEvent, final_report_event, status_event
 from dispatch.observability import logger
-from dispatch.repository import WorkflowRepository
-from dispatch.sending import parse_client_ref
-from dispatch.statuses import MessageStatus, decision_for, rank
+from dispatch.storage.workflow_repository import WorkflowRepository
 
 
 class StatusWebhook(BaseModel):

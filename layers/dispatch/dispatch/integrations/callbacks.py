@@ -21,8 +21,8 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.clock import iso, utc_now
-from dispatch.signatures import sign_webhook
-from dispatch.statuses import WorkflowStatus
+from dispatch.domain.statuses import WorkflowStatus
+from dispatch.integrations.signatures import sign_webhook
 
 FINAL_STATUSES = frozenset({WorkflowStatus.COMPLETED, WorkflowStatus.ERROR, WorkflowStatus.CANCELLED})
 

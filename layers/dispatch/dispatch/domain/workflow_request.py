@@ -31,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from dispatch import problems
+from dispatch.api import problems
 
 Channel = Literal["sms", "viber_service_msg", "messenger", "whatsapp"]
 ContentType = Literal["text", "image", "audio", "video", "file", "template", "custom"]

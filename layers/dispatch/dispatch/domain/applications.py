@@ -4,7 +4,7 @@ accept) instead of sending the API secret with every request.
 
 Item (pk = "APPLICATION#<application_id>"): application_id, account_id, public_key (PEM), name,
 created_at, gsi1pk = "ACCOUNT#<account_id>#APPLICATIONS", gsi1sk = application_id. Storage is
-dispatch.accounts.AccountRepository's; this module validates keys and verifies tokens.
+dispatch.storage.account_repository's; this module validates keys and verifies tokens.
 """
 
 from __future__ import annotations

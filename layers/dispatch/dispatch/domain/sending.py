@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatch.clock import iso, utc_now
-from dispatch.messages_api import MessagesApiClient
+from dispatch.domain.statuses import WorkflowStatus
+from dispatch.domain.translate import to_messages_request
+from dispatch.domain.workflow_request import WorkflowStep
+from dispatch.integrations.messages_api import MessagesApiClient
 from dispatch.observability import logger
-from dispatch.repository import WorkflowRepository
-from dispatch.statuses import WorkflowStatus
-from dispatch.translate import to_messages_request
-from dispatch.workflow_request import WorkflowStep
+from dispatch.storage.workflow_repository import WorkflowRepository
 
 
 class WorkflowNotFound(Exception):

@@ -1,249 +1,40 @@
-"""API accounts, their credentials and applications, and how a caller is authenticated.
+"""The DynamoDB store of accounts, their API credentials and applications.
 
 Items (one table, key `pk`):
   ACCOUNT#<account_id>  account_id, api_key, signature_secret, callback_url?, name?, created_at,
                         updated_at, gsi1pk = "ACCOUNTS", gsi1sk = account_id
   APIKEY#<api_key>      account_id, secret_hash (PBKDF2: the API secret itself is never stored),
                         created_at
-  APPLICATION#<id>      see dispatch.applications
+  APPLICATION#<id>      application_id, account_id, public_key (PEM), name?, created_at,
+                        gsi1pk = "ACCOUNT#<account_id>#APPLICATIONS", gsi1sk = application_id
 
-Authentication costs one read: `Basic` credentials read their APIKEY# item, a `Bearer` JWT its
-APPLICATION# item; both name the account. The signature secret is stored as is (the table is
-encrypted at rest) because callbacks to the account are signed with it, so it must be readable;
-the GSI projection never includes it.
+The signature secret is stored as is (the table is encrypted at rest) because callbacks to the
+account are signed with it, so it must be readable; the GSI projection never includes it.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import re
-import secrets
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dispatch.applications import (
+from dispatch.clock import iso, utc_now
+from dispatch.domain.accounts import AccountError, AccountExists, AccountNotFound, validate_callback_url
+from dispatch.domain.applications import (
     account_applications_key,
     application_key,
     new_application_id,
     normalized_public_key,
-    verify_bearer_token,
 )
-from dispatch.clock import iso, utc_now
-from dispatch.repository import plain
-
-_ITERATIONS = 100_000
-# A stored hash is data: never let one make the authorizer spin for minutes.
-_MAX_ITERATIONS = 10_000_000
+from dispatch.domain.credentials import hash_secret, new_api_secret, new_signature_secret
+from dispatch.storage.workflow_repository import plain
 
 ACCOUNTS_INDEX_KEY = "ACCOUNTS"
-# http is allowed only to this machine, for trying callbacks out locally.
-_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-_MAX_CALLBACK_URL_LENGTH = 2000
-
-
-class AccountError(Exception):
-    """Base of what AccountRepository refuses."""
-
-
-class AccountNotFound(AccountError, LookupError):
-    pass
-
-
-class AccountExists(AccountError):
-    """The account id or the api key is taken (creation never overwrites)."""
-
-
-class InvalidCallbackUrl(ValueError):
-    pass
-
-
-class InvalidIdentifier(ValueError):
-    """An account id or api key an operator chose that could not safely be one."""
-
-
-# Ids end up inside keys ("ACCOUNT#<id>#...") and api keys before the colon of Basic credentials.
-_IDENTIFIER = re.compile(r"[A-Za-z0-9._-]{1,64}")
-
-
-# -- secrets -------------------------------------------------------------------------------------
-
-
-def hash_secret(secret: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
-    """PBKDF2-SHA256 of the secret, as `pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>`."""
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations)
-    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
-
-
-def verify_secret(secret: str, stored_hash: str) -> bool:
-    """Whether `secret` matches `stored_hash`; a malformed stored hash never matches."""
-    try:
-        scheme, iterations, salt_hex, digest_hex = stored_hash.split("$")
-        rounds = int(iterations)
-        if scheme != "pbkdf2_sha256" or not 1 <= rounds <= _MAX_ITERATIONS:
-            return False
-        digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt_hex), rounds)
-        return hmac.compare_digest(digest.hex(), digest_hex)
-    except (ValueError, TypeError):
-        return False
-
-
-def new_api_key() -> str:
-    return secrets.token_hex(8)
-
-
-def new_api_secret() -> str:
-    return secrets.token_urlsafe(24)
-
-
-def new_signature_secret() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def validate_callback_url(url: str) -> str:
-    """The URL if callbacks may go there: https, or http only to this machine."""
-    if not url or len(url) > _MAX_CALLBACK_URL_LENGTH or any(c.isspace() for c in url):
-        raise InvalidCallbackUrl("must be an absolute URL of at most 2000 characters, without spaces")
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError as error:
-        raise InvalidCallbackUrl("has a malformed host") from error
-    if not host:
-        raise InvalidCallbackUrl("must be an absolute URL with a host")
-    if parts.scheme == "https" or (parts.scheme == "http" and host in _LOCAL_HOSTS):
-        return url
-    raise InvalidCallbackUrl("must use https (http only for 127.0.0.1 or localhost)")
-
-
-# -- authentication ------------------------------------------------------------------------------
-
-
-def parse_basic(authorization: str | None) -> tuple[str, str] | None:
-    """(api_key, api_secret) from a `Basic` Authorization header, or None if it is not one."""
-    if not authorization or not authorization.startswith("Basic "):
-        return None
-    try:
-        decoded = base64.b64decode(authorization.removeprefix("Basic ").strip(), validate=True).decode()
-    except ValueError:  # binascii.Error, non-ASCII input and UnicodeDecodeError are all ValueErrors
-        return None
-    api_key, separator, api_secret = decoded.partition(":")
-    if not separator or not api_key or not api_secret:
-        return None
-    return api_key, api_secret
-
-
-def parse_bearer(authorization: str | None) -> str | None:
-    """The token of a `Bearer` Authorization header, or None if it is not one."""
-    if not authorization or not authorization.startswith("Bearer "):
-        return None
-    return authorization.removeprefix("Bearer ").strip() or None
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who is calling: the account, and how it proved it."""
-
-    account_id: str
-    auth_method: Literal["basic", "jwt"]
-    application_id: str | None = None
-
-    def context(self) -> dict[str, str]:
-        """The Lambda authorizer's context (what the functions see)."""
-        context = {"account_id": self.account_id, "auth_method": self.auth_method}
-        if self.application_id:
-            context["application_id"] = self.application_id
-        return context
-
-
-def authenticate(authorization: str | None, accounts: AccountRepository) -> Identity | None:
-    """The caller's identity from `Basic api_key:api_secret` or `Bearer <JWT>`, or None."""
-    credentials = parse_basic(authorization)
-    if credentials is not None:
-        api_key, api_secret = credentials
-        stored = accounts.get_credentials(api_key)
-        if stored is None or not verify_secret(api_secret, stored["secret_hash"]):
-            return None
-        return Identity(account_id=stored["account_id"], auth_method="basic")
-    token = parse_bearer(authorization)
-    if token is not None:
-        application = verify_bearer_token(token, accounts.get_application)
-        if application is None:
-            return None
-        return Identity(
-            account_id=application["account_id"],
-            auth_method="jwt",
-            application_id=application["application_id"],
-        )
-    return None
-
-
-def refusal_reason(authorization: str | None) -> str:
-    """Why `authenticate` refused this header, as a key of dispatch.api.AUTH_ERRORS."""
-    scheme = (authorization or "").partition(" ")[0]
-    return {"Basic": "invalid_credentials", "Bearer": "invalid_token"}.get(scheme, "unsupported_scheme")
-
-
-# -- creating accounts ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NewAccount:
-    """A created account with its secrets: show them once, they cannot be read back later
-    (the API secret is stored only as a hash)."""
-
-    account_id: str
-    api_key: str
-    api_secret: str
-    signature_secret: str
-
-
-def create_account(
-    accounts: AccountRepository,
-    *,
-    api_key: str | None = None,
-    api_secret: str | None = None,
-    account_id: str | None = None,
-    signature_secret: str | None = None,
-    name: str | None = None,
-    callback_url: str | None = None,
-    now: str | None = None,
-) -> NewAccount:
-    """Create an account; what is not given is generated. Raises AccountExists, or
-    InvalidIdentifier for an account id or api key outside [A-Za-z0-9._-]{1,64}."""
-    for what, value in (("account_id", account_id), ("api_key", api_key)):
-        if value is not None and not _IDENTIFIER.fullmatch(value):
-            raise InvalidIdentifier(f"{what} must be 1-64 letters, digits, '.', '_' or '-'")
-    account = NewAccount(
-        account_id=account_id or str(uuid.uuid4()),
-        api_key=api_key or new_api_key(),
-        api_secret=api_secret or new_api_secret(),
-        signature_secret=signature_secret or new_signature_secret(),
-    )
-    accounts.create(
-        account_id=account.account_id,
-        api_key=account.api_key,
-        secret_hash=hash_secret(account.api_secret),
-        signature_secret=account.signature_secret,
-        name=name,
-        callback_url=validate_callback_url(callback_url) if callback_url else None,
-        now=now or _now(),
-    )
-    return account
 
 
 def _now() -> str:
     return iso(utc_now())
-
-
-# -- storage -------------------------------------------------------------------------------------
 
 
 def account_key(account_id: str) -> dict[str, str]:

@@ -21,9 +21,10 @@ class Problem(Exception):
     instance: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def body(self) -> dict:
-        """The problem body, shaped by `dispatch.schemas.Problem` (what the OpenAPI document declares)."""
-        # Imported here: dispatch.schemas imports dispatch.workflow_request, which imports this module.
-        from dispatch.schemas import Problem as ProblemBody
+        """The problem body, shaped by `dispatch.api.schemas.Problem` (what the OpenAPI document declares)."""
+        # Imported here: dispatch.api.schemas imports dispatch.domain.workflow_request,
+        # which imports this module.
+        from dispatch.api.schemas import Problem as ProblemBody
 
         return ProblemBody(
             type=self.type,

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from dispatch.api.schemas import StepView, WorkflowSummary, WorkflowView
 from dispatch.clock import iso
-from dispatch.repository import account_workflows_key
-from dispatch.schemas import StepView, WorkflowSummary, WorkflowView
-from dispatch.statuses import WorkflowStatus
-from dispatch.workflow_request import WorkflowRequest, step_summary
+from dispatch.domain.statuses import WorkflowStatus
+from dispatch.domain.workflow_request import WorkflowRequest, step_summary
+from dispatch.storage.workflow_repository import account_workflows_key
 
 
 def new_workflow_item(
@@ -94,7 +94,7 @@ _STEP_FIELDS = tuple(name for name in StepView.model_fields if name != "index")
 
 def workflow_view(item: dict[str, Any]) -> dict[str, Any]:
     """The GET representation: status, times and each step's state (no message content), as
-    `dispatch.schemas.WorkflowView` (the OpenAPI document's) shapes it."""
+    `dispatch.api.schemas.WorkflowView` (the OpenAPI document's) shapes it."""
     dispatch_uuid = item["dispatch_uuid"]
     view: dict[str, Any] = {
         "dispatch_uuid": dispatch_uuid,

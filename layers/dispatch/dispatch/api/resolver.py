@@ -13,8 +13,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
+from dispatch.api.problems import Problem, internal_error, invalid_parameters, not_found, unauthorized
 from dispatch.observability import logger
-from dispatch.problems import Problem, internal_error, invalid_parameters, not_found, unauthorized
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -1,0 +1,1 @@
+"""HTTP at the edge: the API resolver, problem bodies, response models and the OpenAPI document."""

@@ -1,0 +1,1 @@
+"""What the API talks to: the Vonage Messages API, signed webhooks, and callbacks to customers."""
