@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/dispatch
 
-.PHONY: run demo test unit integration bench lint format validate build clean
+.PHONY: run demo test unit integration bench diagram measure lint format validate build clean
 
 $(STAMP): pyproject.toml layers/dispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ integration: $(STAMP)
 
 bench: $(STAMP)  ## what one workflow costs: state transitions, DynamoDB reads/writes, Lambda calls
 	$(BIN)/python -m benchmarks.workflow_cost
+
+diagram: $(STAMP)  ## redraw docs/state-machine.{dot,svg} from statemachine/workflow.asl.json (no Graphviz needed)
+	$(BIN)/python -m tools.render_state_machine
+
+measure:  ## time set-up, `make test` and `make demo` in a fresh clone of HEAD (see tools/time_fresh_clone.sh)
+	tools/time_fresh_clone.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
