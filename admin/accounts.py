@@ -269,7 +269,9 @@ def _session(region: str | None, endpoint_url: str | None) -> boto3.Session:
     except BotoCoreError as error:  # e.g. an AWS_PROFILE that does not exist
         raise CommandError(str(error), USAGE) from None
     if not region and not local:
-        raise CommandError("no AWS region: pass --region, or set AWS_DEFAULT_REGION or a profile's region", USAGE)
+        raise CommandError(
+            "no AWS region: pass --region, or set AWS_DEFAULT_REGION or a profile's region", USAGE
+        )
     if not has_credentials and not local:
         raise CommandError(
             "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), "
