@@ -6,10 +6,10 @@ import os
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
-from dispatch.api.problems import conflict, service_unavailable
 from dispatch.api.resolver import json_response, new_resolver, owned_workflow
+from dispatch.api.views import workflow_view
 from dispatch.clock import iso, utc_now
-from dispatch.domain.workflows import WorkflowFinished, cancel_workflow, workflow_view
+from dispatch.domain.workflows import cancel_workflow
 from dispatch.integrations.callbacks import CallbackQueue, final_report_event
 from dispatch.observability import logger, metrics, tracer
 from dispatch.storage.workflow_repository import WorkflowRepository
@@ -34,19 +34,12 @@ def stop_execution(dispatch_uuid: str) -> None:
 @app.delete("/v0.1/workflows/<dispatch_uuid>")
 @tracer.capture_method
 def handle_cancel_workflow(dispatch_uuid: str):
-    item = owned_workflow(app, workflows, dispatch_uuid)
-    try:
-        item = cancel_workflow(
-            item,
-            cancel=lambda uuid_, step: workflows.cancel(uuid_, step, iso(utc_now())),
-            reload=lambda: workflows.get(dispatch_uuid),
-            stop_execution=stop_execution,
-        )
-    except WorkflowFinished as finished:
-        detail = f"The workflow has already ended ({finished.status}); it cannot be cancelled."
-        raise conflict(detail) from None
-    except TimeoutError:
-        raise service_unavailable("The workflow was changing while we cancelled it; try again.") from None
+    item = cancel_workflow(
+        owned_workflow(app, workflows, dispatch_uuid),
+        cancel=lambda uuid_, step: workflows.cancel(uuid_, step, iso(utc_now())),
+        reload=lambda: workflows.get(dispatch_uuid),
+        stop_execution=stop_execution,
+    )
     if item.get("callback_url"):
         # Also on a repeated cancel: the queue drops duplicates, the receiver has the event id.
         callbacks.publish(final_report_event(dispatch_uuid))

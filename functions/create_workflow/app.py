@@ -18,7 +18,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dispatch.api.problems import conflict, idempotency_key_reused, service_unavailable
 from dispatch.api.resolver import (
     caller_account_id,
     idempotency_key,
@@ -29,6 +28,7 @@ from dispatch.api.resolver import (
 )
 from dispatch.api.schemas import WorkflowCreated
 from dispatch.clock import iso, utc_now
+from dispatch.domain.errors import IdempotencyKeyInProgress, IdempotencyKeyReused, WorkflowNotStarted
 from dispatch.domain.workflow_request import parse_workflow_request
 from dispatch.domain.workflows import create_workflow
 from dispatch.observability import logger, metrics, tracer
@@ -73,9 +73,7 @@ def start_execution(dispatch_uuid: str, execution_input: dict) -> None:
         # Never leave a stored workflow in progress with nothing running it.
         logger.exception("Could not start the execution")
         workflows.mark_start_failed(dispatch_uuid, iso(utc_now()))
-        raise service_unavailable(
-            "The workflow could not be started; nothing was sent. Try again."
-        ) from error
+        raise WorkflowNotStarted(dispatch_uuid) from error
 
 
 @app.post("/v0.1/dispatch")
@@ -131,8 +129,8 @@ def start_once(*, replay: dict, request) -> dict:
         except IdempotencyAlreadyInProgressError:
             time.sleep(0.2)
         except IdempotencyValidationError:
-            raise idempotency_key_reused() from None
-    raise conflict("A request with this Idempotency-Key is still in progress; retry shortly.")
+            raise IdempotencyKeyReused() from None
+    raise IdempotencyKeyInProgress()
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

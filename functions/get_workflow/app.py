@@ -5,7 +5,7 @@ import os
 import boto3
 
 from dispatch.api.resolver import json_response, new_resolver, owned_workflow
-from dispatch.domain.workflows import workflow_view
+from dispatch.api.views import workflow_view
 from dispatch.observability import logger, metrics, tracer
 from dispatch.storage.workflow_repository import WorkflowRepository
 

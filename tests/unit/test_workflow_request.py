@@ -8,7 +8,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from dispatch.api.problems import Problem
+from dispatch.api.resolver import problem_for
+from dispatch.domain.errors import InvalidWorkflowRequest, MalformedBody
 from dispatch.domain.workflow_request import (
     WorkflowRequest,
     WorkflowStep,
@@ -102,14 +103,14 @@ def canonical() -> dict:
 
 def invalid_parameters(body, **kwargs) -> dict[str, str]:
     """Parse `body`, expecting a 422; return its invalid parameters as {name: reason}."""
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(InvalidWorkflowRequest) as raised:
         parse_workflow_request(body, **kwargs)
-    problem = raised.value
+    problem = problem_for(raised.value)
     assert problem.status == 422
     assert problem.type.endswith("#invalid-params")
-    names = [item["name"] for item in problem.invalid_parameters]
+    names = [name for name, _ in raised.value.errors]
     assert len(names) == len(set(names)), "one entry per parameter"
-    return {item["name"]: item["reason"] for item in problem.invalid_parameters}
+    return dict(raised.value.errors)
 
 
 def assert_only_invalid(body, name: str, **kwargs) -> str:
@@ -160,17 +161,18 @@ def test_given_a_dict_body_when_parsed_then_the_callers_dict_is_not_modified():
 
 @pytest.mark.parametrize("raw", ["{", "not json", b"\xff\xfe\xfa", "", "{'template': 'failover'}"])
 def test_given_invalid_json_when_parsed_then_400_bad_request(raw):
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(MalformedBody) as raised:
         parse_workflow_request(raw)
-    assert raised.value.status == 400
-    assert raised.value.invalid_parameters == []
+    problem = problem_for(raised.value)
+    assert problem.status == 400
+    assert "invalid_parameters" not in problem.body()
 
 
 @pytest.mark.parametrize("raw", ["[]", "null", '"failover"', "42", "true"])
 def test_given_json_that_is_not_an_object_when_parsed_then_400_bad_request(raw):
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(MalformedBody) as raised:
         parse_workflow_request(raw)
-    assert raised.value.status == 400
+    assert problem_for(raised.value).status == 400
     assert "object" in raised.value.detail
 
 
@@ -208,9 +210,9 @@ def test_given_a_callback_when_parsed_then_only_https_or_local_loopback_is_accep
     if valid:
         assert parse_workflow_request(body, allow_http_loopback_callback=local).callback == callback
     else:
-        with pytest.raises(Problem) as raised:
+        with pytest.raises(InvalidWorkflowRequest) as raised:
             parse_workflow_request(body, allow_http_loopback_callback=local)
-        assert [p["name"] for p in raised.value.invalid_parameters] == ["callback"]
+        assert [name for name, _ in raised.value.errors] == ["callback"]
 
 
 # --- template and workflow ------------------------------------------------------------------------
@@ -913,24 +915,25 @@ def test_given_invalid_personal_data_when_reported_then_no_value_is_echoed():
     body["workflow"][1]["message"]["content"] = {"type": "image", "image": {"url": "ftp://" + PHONE}}
 
     # When
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(InvalidWorkflowRequest) as raised:
         parse_workflow_request(body)
 
     # Then: neither the problem body nor the exception chain carries the values
-    problem = raised.value
+    error = raised.value
+    problem = problem_for(error)
     assert problem.status == 422
     dumped = json.dumps(problem.body())
     for secret in (SECRET_TEXT, PHONE, "7" * 60):
         assert secret not in dumped
-        assert secret not in str(problem)
-    assert problem.__cause__ is None
-    assert problem.__context__ is None
+        assert secret not in str(error)
+    assert error.__cause__ is None
+    assert error.__context__ is None
 
 
 def test_given_invalid_json_containing_personal_data_when_reported_then_nothing_is_echoed():
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(MalformedBody) as raised:
         parse_workflow_request('{"to": "' + PHONE + '", ')
-    assert PHONE not in json.dumps(raised.value.body())
+    assert PHONE not in json.dumps(problem_for(raised.value).body())
     assert raised.value.__cause__ is None
 
 

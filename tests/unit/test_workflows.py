@@ -25,7 +25,8 @@ from fakes import (
     canonical_request,
 )
 
-from dispatch.domain.workflows import create_workflow, execution_input, new_workflow_item, workflow_view
+from dispatch.api.views import workflow_view
+from dispatch.domain.workflows import create_workflow, execution_input, new_workflow_item
 
 CREATED_AT_ISO = "2025-01-02T03:04:05.000Z"
 

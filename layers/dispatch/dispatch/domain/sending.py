@@ -7,16 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatch.clock import iso, utc_now
+from dispatch.domain.errors import WorkflowNotFound
 from dispatch.domain.statuses import WorkflowStatus
 from dispatch.domain.translate import to_messages_request
 from dispatch.domain.workflow_request import WorkflowStep
 from dispatch.integrations.messages_api import MessagesApiClient
 from dispatch.observability import logger
 from dispatch.storage.workflow_repository import WorkflowRepository
-
-
-class WorkflowNotFound(Exception):
-    """The state machine asked for a workflow that is not stored (it may have expired)."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from dispatch.api import problems
+from dispatch.domain.errors import InvalidWorkflowRequest, MalformedBody, ParameterError
 
 Channel = Literal["sms", "viber_service_msg", "messenger", "whatsapp"]
 ContentType = Literal["text", "image", "audio", "video", "file", "template", "custom"]
@@ -267,9 +267,8 @@ def parse_workflow_request(
 ) -> WorkflowRequest:
     """Validate a create body and return it as a WorkflowRequest.
 
-    Raises `problems.bad_request` (400) when the body is not a JSON object, and
-    `problems.invalid_parameters` (422) listing every invalid parameter otherwise, each as
-    `{"name": "workflow[1].failover.expiry_time", "reason": "..."}`.
+    Raises MalformedBody when the body is not a JSON object, and InvalidWorkflowRequest listing
+    every invalid parameter otherwise, each as ("workflow[1].failover.expiry_time", "...").
     """
     data = _load_json_object(body)
     rule_errors = _rule_errors(data)
@@ -283,7 +282,7 @@ def parse_workflow_request(
             if e["type"] != "workflow_rule"  # already in rule_errors, along with any others
         ]
     # Outside the except block, so the ValidationError (which holds the input) is not chained.
-    raise problems.invalid_parameters(_merge(field_errors + rule_errors))
+    raise InvalidWorkflowRequest(_merge(field_errors + rule_errors))
 
 
 def step_summary(step: WorkflowStep) -> dict:
@@ -303,9 +302,9 @@ def _load_json_object(body: str | bytes | dict) -> dict:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise problems.bad_request("The request body is not valid JSON.") from None
+        raise MalformedBody("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
-        raise problems.bad_request("The request body must be a JSON object.")
+        raise MalformedBody("The request body must be a JSON object.")
     return data
 
 
@@ -440,7 +439,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _merge(errors: list[tuple[str, str]]) -> list[dict[str, str]]:
+def _merge(errors: list[tuple[str, str]]) -> list[ParameterError]:
     """One entry per name (the first reason wins), top-level fields first, then step by step."""
     seen: dict[str, str] = {}
     for name, reason in errors:
@@ -450,4 +449,4 @@ def _merge(errors: list[tuple[str, str]]) -> list[dict[str, str]]:
         match = re.match(r"workflow\[(\d+)\]", name)
         return int(match.group(1)) if match else -1
 
-    return [{"name": name, "reason": seen[name]} for name in sorted(seen, key=step_index)]
+    return [ParameterError(name, seen[name]) for name in sorted(seen, key=step_index)]
