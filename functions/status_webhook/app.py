@@ -1,7 +1,5 @@
 """POST /webhooks/message-status: verify a signed Messages API status and record it."""
 
-import os
-
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
@@ -12,13 +10,12 @@ from dispatch.domain.status_updates import parse_status_webhook, record_message_
 from dispatch.integrations.callbacks import CallbackQueue
 from dispatch.integrations.signatures import verify_webhook
 from dispatch.observability import logger, metrics, tracer
+from dispatch.settings import StatusWebhookSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
 
-SIGNATURE_SECRET_NAME = os.environ["WEBHOOK_SIGNATURE_SECRET_NAME"]
-MAX_AGE_SECONDS = int(os.environ.get("WEBHOOK_MAX_AGE_SECONDS", "300"))
-
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
-callbacks = CallbackQueue(boto3.client("sqs"), os.environ["CALLBACK_QUEUE_URL"])
+settings = StatusWebhookSettings.from_environ()
+workflows = WorkflowRepository(boto3.resource("dynamodb").Table(settings.table_name))
+callbacks = CallbackQueue(boto3.client("sqs"), settings.callback_queue_url)
 app = new_resolver(authenticated=False)
 
 
@@ -27,8 +24,8 @@ app = new_resolver(authenticated=False)
 def handle_message_status():
     body = request_body(app)
     authorization = app.current_event.headers.get("authorization")
-    secret = parameters.get_secret(SIGNATURE_SECRET_NAME, max_age=300)
-    verify_webhook(authorization, body, secret=secret, max_age_seconds=MAX_AGE_SECONDS)
+    secret = parameters.get_secret(settings.webhook_signature_secret_name, max_age=300)
+    verify_webhook(authorization, body, secret=secret, max_age_seconds=settings.webhook_max_age_seconds)
     webhook = parse_status_webhook(body)
     result = record_message_status(webhook, workflows=workflows, publish=callbacks.publish)
     logger.info("Status received", extra={"status": webhook.status, "result": result})

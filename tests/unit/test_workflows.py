@@ -26,6 +26,7 @@ from fakes import (
 )
 
 from dispatch.api.views import workflow_view
+from dispatch.domain.errors import WorkflowNotStarted
 from dispatch.domain.workflows import create_workflow, execution_input, new_workflow_item
 
 CREATED_AT_ISO = "2025-01-02T03:04:05.000Z"
@@ -119,15 +120,18 @@ def test_the_execution_input_holds_ids_and_counts_only(steps_total: int, last_st
 # -- create_workflow ---------------------------------------------------------------------------
 
 
-def create(events: list, *, save=None, request=None) -> str:
+def create(events: list, *, save=None, start_execution=None, request=None, default_callback_url=None) -> str:
     return create_workflow(
         request or canonical_request(),
         account_id=ACCOUNT_ID,
         status_webhook_url=STATUS_WEBHOOK_URL,
         save=save or (lambda item: events.append(("save", item))),
-        start_execution=lambda name, execution: events.append(("start", name, execution)),
+        start_execution=start_execution
+        or (lambda name, execution: events.append(("start", name, execution))),
+        mark_start_failed=lambda name, now: events.append(("start_failed", name)),
         now=CREATED_AT,
         retention=RETENTION,
+        **({"default_callback_url": default_callback_url} if default_callback_url else {}),
     )
 
 
@@ -160,6 +164,40 @@ def test_an_execution_is_not_started_when_the_workflow_could_not_be_stored() -> 
     with pytest.raises(RuntimeError):
         create(events, save=failing_save)
     assert events == []
+
+
+def test_a_workflow_whose_execution_cannot_start_is_marked_failed_and_the_error_goes_on() -> None:
+    # Given: Step Functions refuses to start the execution
+    events: list = []
+
+    def refused(name: str, execution: dict) -> None:
+        raise WorkflowNotStarted(name)
+
+    # When
+    with pytest.raises(WorkflowNotStarted) as raised:
+        create(events, start_execution=refused)
+
+    # Then: the stored workflow is marked, never left in progress with nothing running it
+    assert [event[0] for event in events] == ["save", "start_failed"]
+    assert events[1][1] == events[0][1]["dispatch_uuid"] == raised.value.args[0]
+
+
+def test_the_accounts_default_callback_url_is_read_only_when_the_request_has_none() -> None:
+    reads: list = []
+
+    def default_callback_url() -> str:
+        reads.append("read")
+        return "https://shop.example/callbacks"
+
+    events: list = []
+    create(events, default_callback_url=default_callback_url)
+    assert events[0][1]["callback_url"] == "https://shop.example/callbacks"
+
+    events = []
+    with_callback = canonical_request().model_copy(update={"callback": "https://own.example/cb"})
+    create(events, request=with_callback, default_callback_url=default_callback_url)
+    assert events[0][1]["callback_url"] == "https://own.example/cb"
+    assert reads == ["read"]
 
 
 # -- workflow_view -----------------------------------------------------------------------------

@@ -172,22 +172,6 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def encode_cursor(key: dict[str, Any]) -> str:
-    """An opaque continuation token (the index position; no secrets, no PII)."""
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    """The index position of a cursor; ValueError when it is not one of ours."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError) as error:
-        raise ValueError("not a cursor") from error
-    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
-        raise ValueError("not a cursor")
-    return key
-
-
 # 1 to 255 visible ASCII characters (also the header's pattern in the OpenAPI document).
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from dispatch.api.resolver import encode_cursor
+from dispatch.api.queries import encode_cursor
 from dispatch.api.schemas import StepView, WorkflowPage, WorkflowSummary, WorkflowView
 from dispatch.clock import iso
 

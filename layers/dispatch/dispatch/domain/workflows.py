@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from dispatch.clock import iso
-from dispatch.domain.errors import WorkflowBusy, WorkflowFinished
+from dispatch.clock import iso, utc_now
+from dispatch.domain.errors import WorkflowBusy, WorkflowFinished, WorkflowNotStarted
 from dispatch.domain.statuses import WorkflowStatus
 from dispatch.domain.workflow_request import WorkflowRequest, step_summary
 from dispatch.storage.workflow_repository import account_workflows_key
@@ -67,12 +67,16 @@ def create_workflow(
     status_webhook_url: str | None,
     save: Callable[[dict[str, Any]], None],
     start_execution: Callable[[str, dict[str, Any]], None],
+    mark_start_failed: Callable[[str, str], None],
     now: datetime,
     retention: timedelta,
-    default_callback_url: str | None = None,
+    default_callback_url: Callable[[], str | None] = lambda: None,
 ) -> str:
     """Store the workflow, then start its execution (named by its dispatch_uuid). Callbacks go
-    to the request's `callback`, else to the account's default callback URL, else nowhere."""
+    to the request's `callback`, else to the account's default callback URL (read only when
+    needed), else nowhere. When the execution cannot start (WorkflowNotStarted), the stored
+    workflow is marked as failed before the error goes on: never in progress with nothing
+    running it."""
     dispatch_uuid = str(uuid.uuid4())
     item = new_workflow_item(
         request,
@@ -81,10 +85,14 @@ def create_workflow(
         status_webhook_url=status_webhook_url,
         created_at=now,
         retention=retention,
-        callback_url=request.callback or default_callback_url,
+        callback_url=request.callback or default_callback_url(),
     )
     save(item)
-    start_execution(dispatch_uuid, execution_input(dispatch_uuid, len(request.workflow)))
+    try:
+        start_execution(dispatch_uuid, execution_input(dispatch_uuid, len(request.workflow)))
+    except WorkflowNotStarted:
+        mark_start_failed(dispatch_uuid, iso(utc_now()))
+        raise
     return dispatch_uuid
 
 
