@@ -5,7 +5,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from dispatch.api.resolver import json_response, new_resolver, owned_workflow
 from dispatch.api.views import workflow_view
-from dispatch.clock import iso, utc_now
 from dispatch.domain.workflows import cancel_workflow
 from dispatch.integrations.callbacks import CallbackQueue, final_report_event
 from dispatch.integrations.executions import StepFunctionsExecutions
@@ -24,10 +23,7 @@ app = new_resolver()
 @tracer.capture_method
 def handle_cancel_workflow(dispatch_uuid: str):
     item = cancel_workflow(
-        owned_workflow(app, workflows, dispatch_uuid),
-        cancel=lambda uuid_, step: workflows.cancel(uuid_, step, iso(utc_now())),
-        reload=lambda: workflows.get(dispatch_uuid),
-        stop_execution=executions.stop,
+        owned_workflow(app, workflows, dispatch_uuid), workflows=workflows, executions=executions
     )
     if item.get("callback_url"):
         # Also on a repeated cancel: the queue drops duplicates, the receiver has the event id.

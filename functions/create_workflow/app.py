@@ -13,7 +13,6 @@ from dispatch.api.resolver import (
     status_webhook_url,
 )
 from dispatch.api.schemas import WorkflowCreated
-from dispatch.clock import utc_now
 from dispatch.domain.workflow_request import WorkflowRequest, parse_workflow_request
 from dispatch.domain.workflows import create_workflow
 from dispatch.integrations.executions import StepFunctionsExecutions
@@ -57,12 +56,10 @@ def start(request: WorkflowRequest, account_id: str) -> str:
         request,
         account_id=account_id,
         status_webhook_url=status_webhook_url(app),
-        save=workflows.create,
-        start_execution=executions.start,
-        mark_start_failed=workflows.mark_start_failed,
-        now=utc_now(),
+        workflows=workflows,
+        executions=executions,
+        accounts=accounts,
         retention=settings.retention,
-        default_callback_url=lambda: (accounts.get_account(account_id) or {}).get("callback_url"),
     )
     logger.info("Workflow started", extra={"dispatch_uuid": dispatch_uuid, "steps": len(request.workflow)})
     metrics.add_metric(name="WorkflowsCreated", unit=MetricUnit.Count, value=1)

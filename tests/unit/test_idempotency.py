@@ -4,15 +4,11 @@ template.yaml): one start per account and key, the body must match, a twin waits
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from dispatch.api.idempotency import IdempotentCreates
 from dispatch.domain.errors import IdempotencyKeyInProgress, IdempotencyKeyReused
-from local_stack.deploy import load_template
 
 
 class Invocation:
@@ -25,22 +21,19 @@ class Invocation:
 BODY = json.dumps({"template": "failover", "workflow": []}).encode()
 
 
+@pytest.fixture(scope="module")
+def module_creates(module_table) -> IdempotentCreates:
+    creates = IdempotentCreates(
+        table_name=module_table.name, expires_after_hours=1, attempts=3, sleep=lambda _: None
+    )
+    creates.register_lambda_context(Invocation())  # type: ignore[arg-type]
+    return creates
+
+
 @pytest.fixture
-def creates(monkeypatch: pytest.MonkeyPatch) -> Iterator[IdempotentCreates]:
-    # The integration tests' local stack (same session) points every client at its moto server.
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        properties = load_template()["Resources"]["WorkflowsTable"]["Properties"]
-        wanted = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
-        boto3.resource("dynamodb").create_table(
-            TableName="workflows", **{name: properties[name] for name in wanted}
-        )
-        creates = IdempotentCreates(
-            table_name="workflows", expires_after_hours=1, attempts=3, sleep=lambda _: None
-        )
-        creates.register_lambda_context(Invocation())  # type: ignore[arg-type]
-        yield creates
+def creates(module_creates: IdempotentCreates, table) -> IdempotentCreates:
+    """Idempotent creates on an empty table."""
+    return module_creates
 
 
 def starter(started: list[str]):

@@ -55,7 +55,7 @@ CUSTOMER_CALLBACKS: dict[str, type[BaseModel]] = {
 }
 
 
-def _ref(model: type[BaseModel] | str) -> dict[str, str]:
+def _ref(model: type[Any] | str) -> dict[str, str]:
     name = model if isinstance(model, str) else model.__name__
     return {"$ref": f"#/components/schemas/{name}"}
 

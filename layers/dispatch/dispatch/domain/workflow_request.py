@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -29,13 +29,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from dispatch.domain.errors import InvalidWorkflowRequest, MalformedBody, ParameterError
 
 Channel = Literal["sms", "viber_service_msg", "messenger", "whatsapp"]
 ContentType = Literal["text", "image", "audio", "video", "file", "template", "custom"]
-CONTENT_TYPES: tuple[str, ...] = ContentType.__args__
+CONTENT_TYPES: tuple[str, ...] = get_args(ContentType)
 
 MAX_STEPS = 10
 DEFAULT_MIN_EXPIRY_TIME = 15
@@ -100,7 +100,7 @@ def _check_between(value: int, low: int, high: int, unit: str = "") -> int:
     return value
 
 
-def _between(low: int, high: int):
+def _between(low: int, high: int) -> AfterValidator:
     return AfterValidator(lambda value: _check_between(value, low, high))
 
 
@@ -354,7 +354,7 @@ def _step_rule_errors(step: dict, path: str, *, is_last: bool) -> list[tuple[str
         invalid("to.type", "must be the same as from.type")
 
     from_field, to_field = ADDRESS_FIELDS_BY_CHANNEL[channel]
-    if sender.get(from_field) is None:
+    if _obj(sender).get(from_field) is None:
         invalid(f"from.{from_field}", f"is required for the {channel} channel")
     if isinstance(recipient, dict) and recipient.get(to_field) is None:
         invalid(f"to.{to_field}", f"is required for the {channel} channel")
@@ -415,7 +415,7 @@ def _name(loc: tuple[str | int, ...]) -> str:
     return name
 
 
-def _reason(error: dict) -> str:
+def _reason(error: ErrorDetails) -> str:
     kind, ctx = error["type"], error.get("ctx", {})
     if kind in _REASONS:
         return _REASONS[kind]

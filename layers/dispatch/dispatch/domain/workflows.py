@@ -9,6 +9,7 @@ from typing import Any
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.errors import WorkflowBusy, WorkflowFinished, WorkflowNotStarted
+from dispatch.domain.ports import AccountStore, Clock, Executions, WorkflowStore
 from dispatch.domain.statuses import WorkflowStatus
 from dispatch.domain.workflow_request import WorkflowRequest, step_summary
 from dispatch.storage.workflow_repository import account_workflows_key
@@ -65,12 +66,11 @@ def create_workflow(
     *,
     account_id: str,
     status_webhook_url: str | None,
-    save: Callable[[dict[str, Any]], None],
-    start_execution: Callable[[str, dict[str, Any]], None],
-    mark_start_failed: Callable[[str, str], None],
-    now: datetime,
+    workflows: WorkflowStore,
+    executions: Executions,
+    accounts: AccountStore,
     retention: timedelta,
-    default_callback_url: Callable[[], str | None] = lambda: None,
+    now: Clock = utc_now,
 ) -> str:
     """Store the workflow, then start its execution (named by its dispatch_uuid). Callbacks go
     to the request's `callback`, else to the account's default callback URL (read only when
@@ -83,15 +83,15 @@ def create_workflow(
         dispatch_uuid=dispatch_uuid,
         account_id=account_id,
         status_webhook_url=status_webhook_url,
-        created_at=now,
+        created_at=now(),
         retention=retention,
-        callback_url=request.callback or default_callback_url(),
+        callback_url=request.callback or (accounts.get_account(account_id) or {}).get("callback_url"),
     )
-    save(item)
+    workflows.create(item)
     try:
-        start_execution(dispatch_uuid, execution_input(dispatch_uuid, len(request.workflow)))
+        executions.start(dispatch_uuid, execution_input(dispatch_uuid, len(request.workflow)))
     except WorkflowNotStarted:
-        mark_start_failed(dispatch_uuid, iso(utc_now()))
+        workflows.mark_start_failed(dispatch_uuid, iso(now()))
         raise
     return dispatch_uuid
 
@@ -99,9 +99,9 @@ def create_workflow(
 def cancel_workflow(
     item: dict[str, Any],
     *,
-    cancel: Callable[[str, int], bool],
-    reload: Callable[[], dict[str, Any] | None],
-    stop_execution: Callable[[str], None],
+    workflows: WorkflowStore,
+    executions: Executions,
+    now: Clock = utc_now,
 ) -> dict[str, Any]:
     """Cancel a workflow in progress and stop its execution; return the workflow as it ends.
 
@@ -110,29 +110,34 @@ def cancel_workflow(
     conditional write on the current step, so a failover that lands at the same moment is
     simply tried again on the new step.
     """
+    dispatch_uuid = item["dispatch_uuid"]
     for _ in range(5):
         if item["status"] == WorkflowStatus.CANCELLED:
             # Stopped again on a repeat, in case an earlier cancel could not stop it.
-            stop_execution(item["dispatch_uuid"])
+            executions.stop(dispatch_uuid)
             return item
         if item["status"] != WorkflowStatus.IN_PROGRESS:
             raise WorkflowFinished(item["status"])
-        cancel(item["dispatch_uuid"], item["current_step"])
-        item = reload() or item
-    raise WorkflowBusy(item["dispatch_uuid"])
+        workflows.cancel(dispatch_uuid, item["current_step"], iso(now()))
+        item = workflows.get(dispatch_uuid) or item
+    raise WorkflowBusy(dispatch_uuid)
 
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
+# One query of the account's listing: (at most `limit` items, the key to continue from).
+QueryPage = Callable[[int, dict[str, Any] | None], tuple[list[dict[str, Any]], dict[str, Any] | None]]
+
+
 def list_workflows(
-    query_page: Callable[[int, dict | None], tuple[list[dict[str, Any]], dict | None]],
+    query_page: QueryPage,
     *,
     page_size: int,
-    cursor: dict | None,
+    cursor: dict[str, Any] | None,
     max_queries: int = 5,
-) -> tuple[list[dict[str, Any]], dict | None]:
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Up to `page_size` workflow items, newest first, and the key to continue from.
 
     With a status filter a query page can come back short, so a few queries may be chained to
