@@ -8,10 +8,10 @@ each rule exists once. mypy checks that every fake here still matches its port.
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from dispatch.api.examples import example_workflow
 from dispatch.domain.errors import WorkflowNotStarted
 from dispatch.domain.ports import Clock, Executions, MessageSender, SendResult, WorkflowStore
 from dispatch.domain.workflow_request import WorkflowRequest, parse_workflow_request
@@ -65,32 +65,19 @@ STATUS_WEBHOOK_URL = "https://api.example.com/webhooks/message-status"
 CREATED_AT = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 RETENTION = timedelta(days=30)
 
-PAGE_ID, PSID = "PAGE_ID", "1234567890"
-SMS_FROM, SMS_TO = "447700900000", "447700900001"
-MESSENGER_TEXT, SMS_TEXT = "Hello", "Hello by SMS"
+# The project's one example body (dispatch/api/example_workflow.json): Messenger, then SMS.
+CANONICAL_BODY: dict[str, Any] = example_workflow()
+_MESSENGER, _SMS = CANONICAL_BODY["workflow"]
+PAGE_ID, PSID = _MESSENGER["from"]["id"], _MESSENGER["to"]["id"]
+SMS_FROM, SMS_TO = _SMS["from"]["number"], _SMS["to"]["number"]
+MESSENGER_TEXT, SMS_TEXT = _MESSENGER["message"]["content"]["text"], _SMS["message"]["content"]["text"]
+EXPIRY_TIME = _MESSENGER["failover"]["expiry_time"]
 # Every value in the canonical request that is personal data (or message content).
 PII = (PAGE_ID, PSID, SMS_FROM, SMS_TO, MESSENGER_TEXT, SMS_TEXT)
 
-CANONICAL_BODY: dict[str, Any] = {
-    "template": "failover",
-    "workflow": [
-        {
-            "from": {"type": "messenger", "id": PAGE_ID},
-            "to": {"type": "messenger", "id": PSID},
-            "message": {"content": {"type": "text", "text": MESSENGER_TEXT}},
-            "failover": {"expiry_time": 600, "condition_status": "read"},
-        },
-        {
-            "from": {"type": "sms", "number": SMS_FROM},
-            "to": {"type": "sms", "number": SMS_TO},
-            "message": {"content": {"type": "text", "text": SMS_TEXT}},
-        },
-    ],
-}
-
 
 def canonical_request() -> WorkflowRequest:
-    return parse_workflow_request(copy.deepcopy(CANONICAL_BODY))
+    return parse_workflow_request(example_workflow())
 
 
 def canonical_item(

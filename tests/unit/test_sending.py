@@ -11,6 +11,7 @@ import pytest
 from dynamodb import items
 from fakes import (
     DISPATCH_UUID,
+    EXPIRY_TIME,
     MESSENGER_TEXT,
     PAGE_ID,
     PII,
@@ -83,7 +84,7 @@ def test_the_first_call_sends_once_and_records_the_acceptance(workflows) -> None
     # When its first step is sent
     outcome = send(workflows, messages)
     # Then one message went out, and the step's wait is its expiry_time
-    assert outcome == SendOutcome(accepted=True, wait_seconds=600, message_uuid=MESSAGE_UUID)
+    assert outcome == SendOutcome(accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=MESSAGE_UUID)
     assert len(messages.sent) == 1
     # And the step records the acceptance, findable by the message_uuid
     stored = step(workflows, 0)
@@ -99,7 +100,7 @@ def test_the_first_call_sends_once_and_records_the_acceptance(workflows) -> None
 def test_the_task_output_holds_no_message_content_or_address(workflows) -> None:
     outcome = send(workflows, ScriptedMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID)))
     output = outcome.as_task_output()
-    assert output == {"accepted": True, "wait_seconds": 600, "message_uuid": MESSAGE_UUID}
+    assert output == {"accepted": True, "wait_seconds": EXPIRY_TIME, "message_uuid": MESSAGE_UUID}
     assert not [value for value in PII if value in json.dumps(output)]
 
 
@@ -133,7 +134,7 @@ def test_without_a_stored_webhook_url_the_body_carries_none(table) -> None:
 
 
 @pytest.mark.parametrize(
-    ("index", "final_status_timeout", "wait"), [(0, 86400, 600), (1, 86400, 86400), (1, 3600, 3600)]
+    ("index", "final_status_timeout", "wait"), [(0, 86400, EXPIRY_TIME), (1, 86400, 86400), (1, 3600, 3600)]
 )
 def test_the_wait_is_the_expiry_time_or_the_final_status_timeout_for_the_last_step(
     workflows, index: int, final_status_timeout: int, wait: int
@@ -154,7 +155,7 @@ def test_a_retried_call_for_the_same_step_does_not_send_again_and_reuses_the_mes
     retry = send(workflows, messages)
     # Then nothing more goes out, and the retry answers like the first call
     assert len(messages.sent) == 1
-    assert retry == first == SendOutcome(accepted=True, wait_seconds=600, message_uuid=MESSAGE_UUID)
+    assert retry == first == SendOutcome(accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=MESSAGE_UUID)
 
 
 def test_a_retry_after_an_attempt_that_never_recorded_its_result_does_not_send(workflows) -> None:
@@ -165,7 +166,7 @@ def test_a_retry_after_an_attempt_that_never_recorded_its_result_does_not_send(w
     outcome = send(workflows, messages)
     # Then it does not risk a duplicate: no send, and the state machine waits for statuses
     assert messages.sent == []
-    assert outcome == SendOutcome(accepted=True, wait_seconds=600, message_uuid=None)
+    assert outcome == SendOutcome(accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=None)
 
 
 def test_sending_the_next_step_is_independent_of_the_first(workflows) -> None:
@@ -216,7 +217,7 @@ def test_an_unknown_outcome_waits_for_statuses_and_is_never_sent_again(workflows
     outcome = send(workflows, messages)
     retry = send(workflows, messages)
     # Then the message may have gone out: wait for its statuses rather than fail over or resend
-    assert outcome == SendOutcome(accepted=True, wait_seconds=600, message_uuid=None)
+    assert outcome == SendOutcome(accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=None)
     assert retry.accepted is True
     assert len(messages.sent) == 1
     assert step(workflows, 0).get("send_state") != "failed"

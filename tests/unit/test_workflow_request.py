@@ -8,6 +8,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from dispatch.api.examples import example_workflow
 from dispatch.api.resolver import problem_for
 from dispatch.domain.errors import InvalidWorkflowRequest, MalformedBody
 from dispatch.domain.workflow_request import (
@@ -17,25 +18,11 @@ from dispatch.domain.workflow_request import (
     step_summary,
 )
 
-PHONE = "447700900001"
 SECRET_TEXT = "Your one-time code is 918273"
 
-CANONICAL = {
-    "template": "failover",
-    "workflow": [
-        {
-            "from": {"type": "messenger", "id": "FB_PAGE_ID"},
-            "to": {"type": "messenger", "id": "PSID0123456789"},
-            "message": {"content": {"type": "text", "text": "This is a Facebook Messenger message"}},
-            "failover": {"expiry_time": 600, "condition_status": "read"},
-        },
-        {
-            "from": {"type": "sms", "number": "447700900000"},
-            "to": {"type": "sms", "number": PHONE},
-            "message": {"content": {"type": "text", "text": "This is an SMS sent using the Dispatch API"}},
-        },
-    ],
-}
+# The project's one example body (dispatch/api/example_workflow.json): Messenger, then SMS to PHONE.
+CANONICAL = example_workflow()
+PHONE = CANONICAL["workflow"][1]["to"]["number"]
 
 # A valid (from, to) pair per channel.
 ENDPOINTS = {
@@ -133,9 +120,9 @@ def test_given_the_canonical_messenger_then_sms_body_when_parsed_then_both_steps
     first, last = request.workflow
     assert isinstance(first, WorkflowStep)
     assert first.channel == "messenger"
-    assert (first.from_.id, first.to.id) == ("FB_PAGE_ID", "PSID0123456789")
+    assert (first.from_.id, first.to.id) == ("MY_PAGE_ID", "4200000000000001")
     assert first.message.content.type == "text"
-    assert first.failover.expiry_time == 600
+    assert first.failover.expiry_time == 15
     assert first.failover.condition_status == "read"
     assert last.channel == "sms"
     assert (last.from_.number, last.to.number) == ("447700900000", PHONE)
@@ -150,7 +137,7 @@ def test_given_the_body_as_str_bytes_or_dict_when_parsed_then_it_is_accepted(enc
 def test_given_a_parsed_request_when_dumped_by_alias_then_it_uses_the_json_field_names():
     request = parse_workflow_request(canonical())
     dumped = request.model_dump(by_alias=True, exclude_none=True)
-    assert dumped["workflow"][0]["from"] == {"type": "messenger", "id": "FB_PAGE_ID"}
+    assert dumped["workflow"][0]["from"] == {"type": "messenger", "id": "MY_PAGE_ID"}
 
 
 def test_given_a_dict_body_when_parsed_then_the_callers_dict_is_not_modified():
@@ -792,7 +779,8 @@ def test_given_an_expiry_time_that_is_not_a_json_integer_when_parsed_then_it_mus
 
 
 def test_given_a_float_expiry_time_in_raw_json_when_parsed_then_it_must_be_an_integer():
-    raw = json.dumps(canonical()).replace('"expiry_time": 600', '"expiry_time": 600.0')
+    raw = json.dumps(canonical()).replace('"expiry_time": 15', '"expiry_time": 15.0')
+    assert "15.0" in raw
     assert assert_only_invalid(raw, "workflow[0].failover.expiry_time") == "must be an integer"
 
 
@@ -975,7 +963,7 @@ def test_given_a_step_with_failover_when_summarised_then_only_non_personal_field
         "channel": "messenger",
         "content_type": "text",
         "condition_status": "read",
-        "expiry_time": 600,
+        "expiry_time": 15,
     }
 
 

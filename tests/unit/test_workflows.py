@@ -14,6 +14,7 @@ from fakes import (
     ACCOUNT_ID,
     CREATED_AT,
     DISPATCH_UUID,
+    EXPIRY_TIME,
     MESSENGER_TEXT,
     PAGE_ID,
     PII,
@@ -79,7 +80,12 @@ def test_a_new_item_without_a_webhook_url_has_no_such_attribute() -> None:
 
 def test_steps_hold_each_steps_channel_content_type_and_failover_settings_only() -> None:
     assert canonical_item()["steps"] == [
-        {"channel": "messenger", "content_type": "text", "condition_status": "read", "expiry_time": 600},
+        {
+            "channel": "messenger",
+            "content_type": "text",
+            "condition_status": "read",
+            "expiry_time": EXPIRY_TIME,
+        },
         {"channel": "sms", "content_type": "text"},
     ]
 
@@ -297,7 +303,7 @@ def test_the_view_of_a_new_workflow() -> None:
                 "channel": "messenger",
                 "content_type": "text",
                 "condition_status": "read",
-                "expiry_time": 600,
+                "expiry_time": EXPIRY_TIME,
             },
             {"index": 1, "channel": "sms", "content_type": "text"},
         ],
@@ -344,7 +350,7 @@ def test_the_view_of_a_finished_workflow_shows_each_steps_state_but_not_internal
         "channel": "messenger",
         "content_type": "text",
         "condition_status": "read",
-        "expiry_time": 600,
+        "expiry_time": EXPIRY_TIME,
         "message_uuid": "m-0",
         "sent_at": "2025-01-02T03:04:07.000Z",
         "status": "delivered",
