@@ -40,6 +40,7 @@ from dispatch.domain.errors import (
     WorkflowNotFound,
     WorkflowNotStarted,
 )
+from dispatch.domain.ports import WorkflowStore
 from dispatch.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -156,7 +157,9 @@ def status_webhook_url(app: APIGatewayHttpResolver) -> str:
     return f"{scheme}://{event.request_context.domain_name}/webhooks/message-status"
 
 
-def owned_workflow(app: APIGatewayHttpResolver, workflows: Any, dispatch_uuid: str) -> dict[str, Any]:
+def owned_workflow(
+    app: APIGatewayHttpResolver, workflows: WorkflowStore, dispatch_uuid: str
+) -> dict[str, Any]:
     """The caller's workflow `dispatch_uuid`; another account's is as missing as a made-up id."""
     item = workflows.get(dispatch_uuid) if _is_uuid(dispatch_uuid) else None
     if item is None or item["account_id"] != caller_account_id(app):
