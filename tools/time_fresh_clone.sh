@@ -26,21 +26,24 @@ git clone --quiet --no-hardlinks "$repo" "$work/clone"
 cd "$work/clone"
 echo "fresh clone of $(git log -1 --format='%h %cs'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $cache"
 
-step() {  # step NAME COMMAND...: run it, print its wall time, stop with its log if it fails
-    local name=$1 start end
+failed=0
+step() {  # step NAME COMMAND...: run it and print its wall time (and the end of its log if it failed)
+    local name=$1 start end result=""
     shift
     start=$(date +%s.%N)
-    if ! "$@" >"$work/$name.log" 2>&1; then
-        tail -n 40 "$work/$name.log"
-        echo "$name: failed" >&2
-        exit 1
-    fi
+    "$@" >"$work/$name.log" 2>&1 || result=failed
     end=$(date +%s.%N)
-    awk -v name="$name" -v s="$start" -v e="$end" 'BEGIN { t = e - s; printf "%-10s %dm %02ds\n", name, t / 60, t % 60 }'
+    awk -v name="$name" -v s="$start" -v e="$end" -v r="$result" \
+        'BEGIN { t = e - s; printf "%-10s %dm %02ds %s\n", name, t / 60, t % 60, r }'
+    if [ -n "$result" ]; then
+        failed=1
+        tail -n 15 "$work/$name.log" | sed 's/^/    | /'
+    fi
 }
 
-step set-up make .venv/.installed
+step set-up make .venv/.installed || true
 step test make test
-grep -E '^(=+ )?[0-9]+ passed' "$work/test.log" | tail -n 1 | sed 's/^=* */           /; s/ =*$//'
+grep -E '^=+ .*[0-9]+ (passed|failed)' "$work/test.log" | tail -n 1 | sed 's/^=* */           /; s/ =*$//'
 step demo make demo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit $failed
