@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/dispatch
 
-.PHONY: run demo test unit integration bench lint format validate build clean
+.PHONY: run demo test unit integration bench load lint format validate build clean
 
 $(STAMP): pyproject.toml layers/dispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ integration: $(STAMP)
 
 bench: $(STAMP)  ## what one workflow costs: state transitions, DynamoDB reads/writes, Lambda calls
 	$(BIN)/python -m benchmarks.workflow_cost
+
+load: $(STAMP)  ## the local stack under load: 200 workflows, 20 clients (e.g. make load ARGS="--workflows 50 --expiry 5")
+	$(BIN)/python -m benchmarks.load $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

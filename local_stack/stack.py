@@ -51,6 +51,8 @@ class LocalStackSettings:
     # Callback retries: first delay and longest delay, seconds (AWS defaults: 5 and 900).
     callback_retry_base: int = field(default_factory=lambda: _env_int("LOCAL_CALLBACK_RETRY_BASE", 1))
     callback_retry_max: int = field(default_factory=lambda: _env_int("LOCAL_CALLBACK_RETRY_MAX", 30))
+    # A file the sandbox appends its sends and status deliveries to (JSON lines), for `make load`.
+    sandbox_log: str | None = field(default_factory=lambda: os.environ.get("LOCAL_SANDBOX_LOG") or None)
 
 
 def free_port(host: str) -> int:
@@ -93,6 +95,7 @@ class LocalStack:
             api_secret=provider_secret,
             signature_secret=signature_secret,
             status_delay=s.status_delay,
+            event_log=s.sandbox_log,
         )
         self.sandbox.start()
 
