@@ -256,7 +256,6 @@ class Workflow:
     answered: float = 0.0
     http_status: int | str = 0
     dispatch_uuid: str = ""
-    final: dict[str, Any] | None = None
     problem: str = ""
 
 
@@ -297,32 +296,38 @@ def create_all(stack: Stack, workflows: list[Workflow], clients: int) -> None:
         list(pool.map(create, workflows))
 
 
-def wait_for_final(stack: Stack, workflows: list[Workflow], deadline: float) -> dict[str, dict]:
-    """Scan the table once a second (one call, no API load) until every workflow is final."""
-    table = boto3.resource(
+def workflow_table(stack: Stack) -> Any:
+    return boto3.resource(
         "dynamodb",
         endpoint_url=stack.moto_url,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     ).Table(_table_name(stack))
-    wanted = {w.dispatch_uuid for w in workflows if w.dispatch_uuid}
+
+
+def scan_workflows(table: Any, projection: str | None = "pk, #status, finished_at") -> dict[str, dict]:
+    """dispatch_uuid -> workflow item (its steps hold each step's status and outcome)."""
+    scan: dict[str, Any] = {"FilterExpression": Attr("pk").begins_with("WORKFLOW#")}
+    if projection:
+        scan.update(ProjectionExpression=projection, ExpressionAttributeNames={"#status": "status"})
     items: dict[str, dict] = {}
     while True:
-        scan: dict[str, Any] = {
-            "FilterExpression": Attr("pk").begins_with("WORKFLOW#"),
-            "ProjectionExpression": "pk, #status, finished_at, created_at",
-            "ExpressionAttributeNames": {"#status": "status"},
-        }
-        while True:
-            page = table.scan(**scan)
-            for item in page["Items"]:
-                items[item["pk"].removeprefix("WORKFLOW#")] = item
-            if "LastEvaluatedKey" not in page:
-                break
-            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        if all(items.get(d, {}).get("status") in FINAL for d in wanted) or time.time() > deadline:
+        page = table.scan(**scan)
+        for item in page["Items"]:
+            items[item["pk"].removeprefix("WORKFLOW#")] = item
+        if "LastEvaluatedKey" not in page:
             return items
+        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def wait_for_final(table: Any, workflows: list[Workflow], deadline: float) -> None:
+    """Scan the table once a second (one call, no load on the API) until every workflow is final."""
+    wanted = {w.dispatch_uuid for w in workflows if w.dispatch_uuid}
+    while True:
+        items = scan_workflows(table)
+        if all(items.get(d, {}).get("status") in FINAL for d in wanted) or time.time() > deadline:
+            return
         time.sleep(1)
 
 
@@ -336,20 +341,6 @@ def _table_name(stack: Stack) -> str:
     )
     resources = cloudformation.describe_stack_resources(StackName="workflows-api")["StackResources"]
     return next(r["PhysicalResourceId"] for r in resources if r["LogicalResourceId"] == "WorkflowsTable")
-
-
-def fetch_all(stack: Stack, workflows: list[Workflow], clients: int) -> None:
-    local = threading.local()
-
-    def fetch(workflow: Workflow) -> None:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-            local.session.auth = (stack.api_key, stack.api_secret)
-        response = local.session.get(f"{stack.api_url}/v0.1/workflows/{workflow.dispatch_uuid}", timeout=60)
-        workflow.final = response.json() if response.status_code == 200 else None
-
-    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-        list(pool.map(fetch, [w for w in workflows if w.dispatch_uuid]))
 
 
 def read_events(path: Path) -> list[dict]:
@@ -392,11 +383,12 @@ def run(args: argparse.Namespace) -> int:
         last_answer = max(w.answered for w in workflows)
         deadline = last_answer + 2 * args.expiry + args.margin
         print(f"Created {len(created)}; waiting for every workflow to end ...", flush=True)
-        items = wait_for_final(stack, created, deadline)
+        table = workflow_table(stack)
+        wait_for_final(table, created, deadline)
         waited_until = time.time()
         time.sleep(max(2.0, 5 * float(extra_env.get("LOCAL_STATUS_DELAY", 0.5))))  # late webhooks land
         sampler.stop()
-        fetch_all(stack, created, args.clients)
+        items = scan_workflows(table, projection=None)
         events = read_events(stack.sandbox_log)
     finally:
         if not sampler._stop.is_set():
@@ -423,8 +415,8 @@ def run(args: argparse.Namespace) -> int:
         if item.get("status") not in FINAL or (finished and _epoch(finished) > final_by):
             stuck.append(w)
             continue
-        got_outcomes = [s.get("outcome") for s in (w.final or {}).get("workflow", [])]
-        got = ((w.final or {}).get("status"), got_outcomes, sent_per_workflow[w.dispatch_uuid])
+        got_outcomes = [step.get("outcome") for step in item.get("steps", [])]
+        got = (item.get("status"), got_outcomes, sent_per_workflow[w.dispatch_uuid])
         if got != (status, outcomes, sent):
             w.problem = f"suffix {w.suffix}: expected {(status, outcomes, sent)}, got {got}"
             wrong.append(w)
