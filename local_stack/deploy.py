@@ -7,13 +7,10 @@ gaps are bridged here (see ../shared/design/local-stack.md), never by a second c
 from __future__ import annotations
 
 import copy
-import importlib
 import io
 import json
 import logging
-import os
 import re
-import threading
 import warnings
 import zipfile
 from pathlib import Path
@@ -105,7 +102,7 @@ def _create_state_machine_from_cloudformation(
 
 
 def install_moto_adapters() -> None:
-    """Process-wide moto settings the local stack needs: execute the ASL, run Lambdas in-process."""
+    """Process-wide moto settings the local stack needs: execute the ASL, no Docker for Lambda."""
     from moto.core.config import default_user_config
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -121,43 +118,6 @@ def install_moto_adapters() -> None:
     StateMachine.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign]
         lambda cls, *args, **kwargs: _create_state_machine_from_cloudformation(*args, **kwargs)
     )
-    _reuse_interpreter_clients()
-
-
-def _reuse_interpreter_clients() -> None:
-    """moto's ASL interpreter builds a new boto3 client (about 10 ms of CPU, and a new connection)
-    for every task it runs, in the stack's own process: keep one per service and region instead
-    (boto3 clients are thread-safe). The interpreter modules import the function by name, so each
-    of them is patched."""
-    from moto.core.models import botocore_stubber
-    from moto.stepfunctions.parser.asl.utils import boto_client
-
-    original = getattr(boto_client.boto_client_for, "__wrapped__", boto_client.boto_client_for)
-    clients: dict[tuple, Any] = {}
-    lock = threading.Lock()
-
-    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        # moto 5.2.5 ignores state_credentials; the endpoint depends on MOTO_PORT and the stubber.
-        key = (region, service, os.environ.get("MOTO_PORT"), botocore_stubber.enabled)
-        with lock:
-            if key not in clients:
-                clients[key] = original(region=region, service=service, state_credentials=state_credentials)
-            return clients[key]
-
-    boto_client_for.__wrapped__ = original  # type: ignore[attr-defined]
-    boto_client.boto_client_for = boto_client_for
-    # Only the modules that use it (importing the whole interpreter takes seconds).
-    package = Path(boto_client.__file__).parents[1]  # moto/stepfunctions/parser/asl
-    for path in package.rglob("*.py"):
-        if path.stem == "boto_client" or "boto_client_for" not in path.read_text():
-            continue
-        name = ".".join(("moto.stepfunctions.parser.asl", *path.relative_to(package).with_suffix("").parts))
-        try:
-            imported = importlib.import_module(name)
-        except ImportError:  # parts of the vendored LocalStack parser that moto does not ship
-            continue
-        if getattr(imported, "boto_client_for", None) is original:
-            imported.boto_client_for = boto_client_for
 
 
 def deploy(

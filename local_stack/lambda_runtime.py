@@ -12,6 +12,7 @@ tasks and `lambda:Invoke` reach) is routed here; so are the local HTTP API and e
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -221,7 +222,8 @@ class LambdaRuntime:
         self._pools: dict[str, _Pool] = {}
         self._zygote: _Zygote | None = None
         self._lock = threading.Lock()
-        self.invocations: list[dict[str, Any]] = []
+        # The latest invocations (function, failed, seconds), for benchmarks; bounded for long runs.
+        self.invocations: collections.deque[dict[str, Any]] = collections.deque(maxlen=100_000)
 
     def register(self, spec: FunctionSpec) -> None:
         self._specs[spec.name] = spec

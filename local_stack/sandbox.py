@@ -261,13 +261,15 @@ class SandboxMessagesApi:
     # --- status webhooks ----------------------------------------------------------------------
 
     def _post_statuses(self, url: str, message_uuid: str, message: dict, suffix: str) -> None:
-        try:
-            for status in status_sequence(suffix, message["channel"]):
-                if self._stopping.wait(self.status_delay):
-                    return
-                self._deliver(url, self._status_body(message_uuid, message, status))
-        except Exception:
-            logger.exception("sandbox status thread for %s failed", message_uuid)
+        # One session per message: its statuses reuse one connection.
+        with requests.Session() as session:
+            try:
+                for status in status_sequence(suffix, message["channel"]):
+                    if self._stopping.wait(self.status_delay):
+                        return
+                    self._deliver(url, self._status_body(message_uuid, message, status), session)
+            except Exception:
+                logger.exception("sandbox status thread for %s failed", message_uuid)
 
     @staticmethod
     def _status_body(message_uuid: str, message: dict, status: str) -> dict:
@@ -292,7 +294,7 @@ class SandboxMessagesApi:
             }
         return body
 
-    def _deliver(self, url: str, body: dict) -> None:
+    def _deliver(self, url: str, body: dict, session: requests.Session) -> None:
         raw = json.dumps(body).encode()
         backoff = WEBHOOK_BACKOFF
         posted_at = time.time()
@@ -302,7 +304,7 @@ class SandboxMessagesApi:
                 "Authorization": sign_webhook(raw, secret=self.signature_secret, api_key=self.api_key),
             }
             try:
-                http_status: int | None = requests.post(
+                http_status: int | None = session.post(
                     url, data=raw, headers=headers, timeout=WEBHOOK_TIMEOUT
                 ).status_code
             except requests.RequestException as error:

@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from local_stack import moto_speedups
 from local_stack.deploy import deploy, install_moto_adapters
 from local_stack.event_sources import sqs_event_sources
 from local_stack.gateway import LocalHttpApi, routes_from_cloudformation
@@ -88,6 +89,7 @@ class LocalStack:
             s.moto_port = free_port(s.host)
         self._configure_environment()
         install_moto_adapters()
+        moto_speedups.install()
         self.runtime.install()
         self._moto = ThreadedMotoServer(ip_address=s.host, port=s.moto_port, verbose=False)
         self._moto.start()
@@ -305,5 +307,9 @@ class LocalStack:
                 f"  {endpoint} stepfunctions get-execution-history --execution-arn \\",
                 f"    {self.state_machine_arn.replace(':stateMachine:', ':execution:')}:<dispatch_uuid>",
                 "  (any credentials work, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing)",
+                f"Each function runs in up to {self.runtime.concurrency} worker processes of its own "
+                "(LOCAL_LAMBDA_CONCURRENCY), as Lambda runs execution environments.",
+                "Everything is kept in memory: stopping or restarting the stack loses every workflow, "
+                "including those in flight.",
             ]
         )
