@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/dispatch
 
-.PHONY: run demo test typecheck unit integration bench diagram measure lint format validate build clean
+.PHONY: run demo test typecheck unit integration bench diagram measure load lint format validate build clean
 
 $(STAMP): pyproject.toml layers/dispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ diagram: $(STAMP)  ## redraw docs/state-machine.{dot,svg} from statemachine/work
 
 measure:  ## time set-up, `make test` and `make demo` in a fresh clone of HEAD (see tools/time_fresh_clone.sh)
 	tools/time_fresh_clone.sh
+
+load: $(STAMP)  ## the local stack under load: 200 workflows, 20 clients (e.g. make load ARGS="--workflows 50 --expiry 5")
+	$(BIN)/python -m benchmarks.load $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
