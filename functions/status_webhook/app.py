@@ -12,12 +12,12 @@ from dispatch.api.resolver import json_response, new_resolver, request_body
 from dispatch.api.schemas import StatusRecorded
 from dispatch.domain.status_updates import StatusWebhook, record_message_status
 from dispatch.integrations.callbacks import CallbackQueue
-from dispatch.integrations.signatures import InvalidSignature, verify_webhook
+from dispatch.integrations.signatures import DEFAULT_MAX_AGE_SECONDS, InvalidSignature, verify_webhook
 from dispatch.observability import logger, metrics, tracer
 from dispatch.storage.workflow_repository import WorkflowRepository
 
 SIGNATURE_SECRET_NAME = os.environ["WEBHOOK_SIGNATURE_SECRET_NAME"]
-MAX_AGE_SECONDS = int(os.environ.get("WEBHOOK_MAX_AGE_SECONDS", "300"))
+MAX_AGE_SECONDS = int(os.environ.get("WEBHOOK_MAX_AGE_SECONDS", DEFAULT_MAX_AGE_SECONDS))
 
 workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
 callbacks = CallbackQueue(boto3.client("sqs"), os.environ["CALLBACK_QUEUE_URL"])

@@ -100,6 +100,10 @@ class InMemoryWorkflowRepository:
         if workflow is None or step_index >= len(workflow["steps"]):
             return False
         step = workflow["steps"][step_index]
+        if "send_state" not in step:  # never sent: no status of it can be real
+            return False
+        if message_uuid and step.get("message_uuid", message_uuid) != message_uuid:
+            return False
         if "status_rank" in step and step["status_rank"] >= rank:  # only strictly forward
             return False
         step.update(status=status, status_rank=rank, status_at=status_at)

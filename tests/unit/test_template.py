@@ -21,6 +21,7 @@ from cfnlint.api import ManualArgs, lint_file
 from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
 
 from local_stack.deploy import ROOT, TEMPLATE, code_directories, load_template, to_cloudformation
+from local_stack.gateway import routes_from_cloudformation
 
 ASL_URI = "statemachine/workflow.asl.json"
 ASL = ROOT / ASL_URI
@@ -30,6 +31,7 @@ ROUTES = {
     ("POST", "/v0.1/dispatch"),
     ("POST", "/v0.1/workflows"),
     ("GET", "/v0.1/workflows/{dispatch_uuid}"),
+    ("GET", "/v0.1/messages/{message_uuid}"),
     ("GET", "/v0.1/workflows"),
     ("DELETE", "/v0.1/workflows/{dispatch_uuid}"),
     ("POST", "/webhooks/message-status"),
@@ -152,6 +154,18 @@ def test_http_api_has_exactly_the_dispatch_routes(cfn):
     routes = {(method.upper(), path) for path, operations in paths.items() for method in operations}
 
     assert routes == ROUTES
+
+
+def test_the_local_gateway_serves_every_route_with_and_without_a_trailing_slash(cfn):
+    # API Gateway matches `/path/` to the route `/path` (routes cannot end in a slash); the local
+    # gateway, built from the same routes, does the same.
+    routes, _ = routes_from_cloudformation(cfn)
+
+    assert {(route.method, route.path) for route in routes} == ROUTES
+    for route in routes:
+        path = route.path.replace("{dispatch_uuid}", "abc").replace("{message_uuid}", "abc")
+        assert route.pattern.match(path) and route.pattern.match(path + "/"), route
+        assert not route.pattern.match(path + "//x"), route
 
 
 def test_every_route_but_the_webhook_uses_the_account_authorizer(cfn):

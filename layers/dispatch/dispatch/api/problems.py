@@ -43,9 +43,14 @@ class Problem(Exception):
         }
 
 
+# Dispatch v0.1 declares 400 for an invalid request (clients branch on it); Vonage's newer APIs use
+# 422. Every validation problem gets its status here, and only here.
+VALIDATION_STATUS = 400
+
+
 def invalid_parameters(invalid: list[dict[str, str]], detail: str | None = None) -> Problem:
     return Problem(
-        status=422,
+        status=VALIDATION_STATUS,
         type=f"{ERRORS_BASE}#invalid-params",
         title="Invalid request parameters",
         detail=detail or "The request failed due to validation errors",
@@ -85,7 +90,28 @@ def conflict(detail: str) -> Problem:
 
 
 def idempotency_key_reused() -> Problem:
-    return invalid_parameters(
+    # Not a validation error: the body may be valid. 422 is what the IETF Idempotency-Key draft
+    # asks for a key reused with another payload.
+    problem = invalid_parameters(
         [{"name": "Idempotency-Key", "reason": "was already used with a different request body"}],
         detail="An Idempotency-Key can only be reused with the same request body.",
     )
+    problem.status = 422
+    return problem
+
+
+def payload_too_large(limit_bytes: int) -> Problem:
+    return Problem(
+        status=413,
+        type=f"{ERRORS_BASE}#payload-too-large",
+        title="Payload too large",
+        detail=f"The request body must be at most {limit_bytes} bytes.",
+    )
+
+
+MAX_ECHO_LENGTH = 64
+
+
+def echo(value: str) -> str:
+    """A submitted value as a detail may quote it: at most MAX_ECHO_LENGTH characters of it."""
+    return value if len(value) <= MAX_ECHO_LENGTH else value[:MAX_ECHO_LENGTH] + "…"

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-from dispatch.api.problems import Problem, internal_error, invalid_parameters, not_found, unauthorized
+from dispatch.api.problems import Problem, echo, internal_error, invalid_parameters, not_found, unauthorized
 from dispatch.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -29,10 +29,20 @@ def problem_response(problem: Problem) -> Response:
     return Response(status_code=problem.status, content_type=PROBLEM_JSON, body=json.dumps(problem.body()))
 
 
+class TrailingSlashHttpResolver(APIGatewayHttpResolver):
+    """An HTTP API resolver that also routes `/path/` to `/path`, as API Gateway itself does (it
+    matches a trailing slash to the route without one and passes the path on unchanged), and as
+    Powertools' REST API resolver does. Clients generated from a server URL ending in `/` call so."""
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = "^{}/*$"):
+        return APIGatewayHttpResolver._compile_regex(rule.rstrip("/") or "/", base_regex)
+
+
 def new_resolver(*, authenticated: bool = True) -> APIGatewayHttpResolver:
     """A resolver whose errors are problem bodies. Routes need an account unless the resolver is
     built with `authenticated=False` (only for routes signed some other way, like webhooks)."""
-    app = APIGatewayHttpResolver()
+    app = TrailingSlashHttpResolver()
     if authenticated:
         app.use(middlewares=[_require_account])
 
@@ -100,7 +110,7 @@ def owned_workflow(app: APIGatewayHttpResolver, workflows: Any, dispatch_uuid: s
     """The caller's workflow `dispatch_uuid`; another account's is as missing as a made-up id."""
     item = workflows.get(dispatch_uuid) if _is_uuid(dispatch_uuid) else None
     if item is None or item["account_id"] != caller_account_id(app):
-        raise not_found(f"No workflow {dispatch_uuid!r} in this account.")
+        raise not_found(f"No workflow {echo(dispatch_uuid)!r} in this account.")
     return item
 
 
@@ -110,22 +120,6 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def encode_cursor(key: dict[str, Any]) -> str:
-    """An opaque continuation token (the index position; no secrets, no PII)."""
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    """The index position of a cursor; ValueError when it is not one of ours."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError) as error:
-        raise ValueError("not a cursor") from error
-    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
-        raise ValueError("not a cursor")
-    return key
 
 
 # 1 to 255 visible ASCII characters (also the header's pattern in the OpenAPI document).
