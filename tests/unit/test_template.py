@@ -273,6 +273,35 @@ def test_state_machine_hand_written_statements_are_only_log_delivery(template):
             assert is_log_delivery_statement(statement), statement
 
 
+def test_the_cursor_key_is_generated_by_the_stack_and_readable_by_the_listing_only(template):
+    secrets = resources_of_type(template, "AWS::SecretsManager::Secret")
+    (name,) = secrets
+    assert "GenerateSecretString" in secrets[name]["Properties"]  # nobody has to create it
+    readers = []
+    for logical_id, function in resources_of_type(template, "AWS::Serverless::Function").items():
+        for policy in function["Properties"].get("Policies", []):
+            if policy.get("AWSSecretsManagerGetSecretValuePolicy", {}).get("SecretArn") == {"Ref": name}:
+                readers.append(logical_id)
+    assert readers == ["ListWorkflowsFunction"]
+    environment = resources_of_type(template, "AWS::Serverless::Function")["ListWorkflowsFunction"]
+    assert environment["Properties"]["Environment"]["Variables"]["CURSOR_SECRET_ARN"] == {"Ref": name}
+
+
+def test_the_message_route_only_reads_the_table(template):
+    function = resources_of_type(template, "AWS::Serverless::Function")["GetMessageFunction"]
+    assert function["Properties"]["Policies"] == [
+        {"DynamoDBReadPolicy": {"TableName": {"Ref": "WorkflowsTable"}}}
+    ]
+
+
+def test_signed_statuses_are_accepted_for_at_least_24_hours_by_default(template):
+    parameter = template["Parameters"]["WebhookMaxAgeSeconds"]
+    assert parameter["Default"] >= 24 * 3600
+    function = resources_of_type(template, "AWS::Serverless::Function")["StatusWebhookFunction"]
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["WEBHOOK_MAX_AGE_SECONDS"] == {"Ref": "WebhookMaxAgeSeconds"}
+
+
 # --- table ------------------------------------------------------------------------------------------
 
 
