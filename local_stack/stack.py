@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from local_stack import LOCAL_REGION
 from local_stack.deploy import deploy, install_moto_adapters
 from local_stack.event_sources import sqs_event_sources
 from local_stack.gateway import LocalHttpApi, routes_from_cloudformation
@@ -39,7 +40,7 @@ class LocalStackSettings:
     api_port: int = field(default_factory=lambda: _env_int("LOCAL_API_PORT", 3000))
     moto_port: int = field(default_factory=lambda: _env_int("LOCAL_MOTO_PORT", 5000))
     sandbox_port: int = field(default_factory=lambda: _env_int("LOCAL_SANDBOX_PORT", 3100))
-    region: str = field(default_factory=lambda: os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    region: str = field(default_factory=lambda: os.environ.get("AWS_DEFAULT_REGION", LOCAL_REGION))
     stack_name: str = "workflows-api"
     # Lowering the 15 s minimum of Dispatch is allowed here only, so tests and demos run quickly.
     min_expiry_time: int = field(default_factory=lambda: _env_int("LOCAL_MIN_EXPIRY_TIME", 15))
@@ -250,10 +251,13 @@ class LocalStack:
     def banner(self) -> str:
         s = self.settings
         venv_aws = Path(sys.executable).parent / "aws"
-        aws = str(venv_aws) if venv_aws.exists() else "aws"
+        aws = _shell_path(venv_aws) if venv_aws.exists() else "aws"
+        # Runnable as printed: moto takes any credentials, but the CLI insists on some and a region.
         endpoint = (
-            f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {aws} --endpoint-url {self.moto_url}"
+            f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {aws} "
+            f"--endpoint-url {self.moto_url} --region {s.region}"
         )
+        pythonpath = ":".join(_shell_path(path) for path in (ROOT, ROOT / "layers" / "dispatch"))
         return "\n".join(
             [
                 "Workflows API local stack is running (no AWS account, no Docker).",
@@ -269,6 +273,20 @@ class LocalStack:
                 f"  {endpoint} stepfunctions list-executions --state-machine-arn {self.state_machine_arn}",
                 f"  {endpoint} stepfunctions get-execution-history --execution-arn \\",
                 f"    {self.state_machine_arn.replace(':stateMachine:', ':execution:')}:<dispatch_uuid>",
-                "  (any credentials work, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing)",
+                "Manage accounts (see docs/accounts.md):",
+                f"  PYTHONPATH={pythonpath} {_shell_path(Path(sys.executable))} -m admin.accounts list \\",
+                f"    --stack {s.stack_name} --endpoint-url {self.moto_url}",
             ]
         )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _shell_path(path: Path) -> str:
+    """`path` as short as it can be printed: relative when under the current directory."""
+    try:
+        relative = str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+    return relative if relative != "." else "."

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from dispatch.api.problems import MAX_ECHO_LENGTH, Problem
-from dispatch.api.resolver import json_response, new_resolver, owned_workflow
+from dispatch.api.problems import MAX_ECHO_LENGTH
+from dispatch.api.resolver import json_response, new_resolver, owned_workflow, problem_for
+from dispatch.domain.errors import WorkflowNotFound
 
 
 def event(method: str, path: str, *, account_id: str | None = "acct") -> dict[str, Any]:
@@ -61,9 +62,10 @@ class Workflows:
 
 def test_a_not_found_detail_echoes_at_most_64_characters_of_the_id(app):
     app.resolve(event("GET", "/v0.1/workflows/x"), {})  # makes the event current
-    with pytest.raises(Problem) as raised:
-        owned_workflow(app, Workflows(), "x" * 8192)
-    detail = raised.value.detail
-    assert raised.value.status == 404
+    with pytest.raises(WorkflowNotFound) as raised:
+        owned_workflow(app, Workflows(), "x" * 8192)  # type: ignore[arg-type]
+    problem = problem_for(raised.value)
+    detail = problem.detail
+    assert problem.status == 404
     assert "x" * MAX_ECHO_LENGTH in detail and "x" * (MAX_ECHO_LENGTH + 1) not in detail
     assert len(detail) < MAX_ECHO_LENGTH + 40

@@ -14,15 +14,14 @@ import uuid
 import jwt
 
 from dispatch.domain.credentials import parse_bearer
+from dispatch.domain.errors import InvalidSignature
+
+__all__ = ["InvalidSignature", "payload_hash", "sign_webhook", "verify_webhook"]
 
 # Providers retry a status with its original signature (Vonage: for 24 h); an hour's margin.
 DEFAULT_MAX_AGE_SECONDS = 25 * 3600
 # Tokens may come from a clock a little ahead of ours.
 CLOCK_SKEW_SECONDS = 60
-
-
-class InvalidSignature(Exception):
-    """The request is not signed by the holder of the signature secret, or is stale."""
 
 
 def payload_hash(body: bytes) -> str:
