@@ -50,8 +50,7 @@ def record(output: str) -> dict[str, str]:
 
 def workflow_body() -> dict:
     """A valid workflow whose sends the sandbox refuses at once (suffix 05): these tests are about
-    who may call, and a workflow that ends at once leaves no status webhooks in flight behind it
-    (the functions share one process locally, so background invocations could race later tests)."""
+    who may call, and a workflow that ends at once leaves no status webhooks in flight behind it."""
     return {
         "template": "failover",
         "workflow": [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from dispatch.clock import iso, utc_now
@@ -23,9 +23,7 @@ from dispatch.domain.credentials import (
     parse_bearer,
     verify_secret,
 )
-
-if TYPE_CHECKING:
-    from dispatch.storage.account_repository import AccountRepository
+from dispatch.domain.ports import AccountStore
 
 # http is allowed only to this machine, for trying callbacks out locally.
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -91,7 +89,7 @@ class Identity:
         return context
 
 
-def authenticate(authorization: str | None, accounts: AccountRepository) -> Identity | None:
+def authenticate(authorization: str | None, accounts: AccountStore) -> Identity | None:
     """The caller's identity from `Basic api_key:api_secret` or `Bearer <JWT>`, or None."""
     credentials = parse_basic(authorization)
     if credentials is not None:
@@ -131,7 +129,7 @@ class NewAccount:
 
 
 def create_account(
-    accounts: AccountRepository,
+    accounts: AccountStore,
     *,
     api_key: str | None = None,
     api_secret: str | None = None,
