@@ -47,7 +47,11 @@ def main() -> int:
     (ROOT / "mutants").mkdir(exist_ok=True)
     jobs = str(args.jobs)
     _run("mutmut: function bodies", ["mutation.mutmut_shim", "run", "--max-children", jobs], "mutmut.log")
-    _run("module-level tables, fields and validators", ["mutation.module_level", "--jobs", jobs], "module-level.log")
+    _run(
+        "module-level tables, fields and validators",
+        ["mutation.module_level", "--jobs", jobs],
+        "module-level.log",
+    )
     print()
     from mutation.report import main as report
 

@@ -86,7 +86,9 @@ def _regions(module: cst.Module) -> Iterator[tuple[str, cst.CSTNode, bool]]:
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 if isinstance(small, cst.Assign | cst.AnnAssign) and small.value is not None:
-                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                    targets = (
+                        [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                    )
                     scope = ", ".join(module.code_for_node(t) for t in targets)
                     if scope != "__all__":
                         # The value only: a module-level annotation is not checked at run time.
@@ -141,9 +143,9 @@ def mutants_of(path: Path) -> list[Mutant]:
     lines = source.splitlines()
     seen: set[str] = set()
     mutants: list[Mutant] = []
-    for scope, region, annotations in _regions(module):
-        for node in _nodes(region, annotations=annotations):
-            if annotations and isinstance(node, cst.BinaryOperation):
+    for scope, region, in_annotations in _regions(module):
+        for node in _nodes(region, annotations=in_annotations):
+            if in_annotations and isinstance(node, cst.BinaryOperation):
                 continue  # `str | None` as `str & None` only fails the import
             for node_type, operator in mutation_operators:
                 if not isinstance(node, node_type):

@@ -116,7 +116,7 @@ def _toml(result: Result) -> str:
     return (
         f"[[equivalent]]  # {result.status}, line {result.line}\n"
         f"module = {json.dumps(result.module)}\nscope = {json.dumps(result.scope)}\n"
-        f"removed = {strings(result.removed)}\nadded = {strings(result.added)}\nreason = \"\"\n"
+        f'removed = {strings(result.removed)}\nadded = {strings(result.added)}\nreason = ""\n'
     )
 
 
@@ -164,7 +164,9 @@ def report(results: list[Result]) -> bool:
             for line in result.added:
                 print(f"      + {line}")
         SURVIVORS.write_text("\n".join(_toml(result) for result in survivors))
-        print(f"\nAs entries for {EQUIVALENTS.relative_to(ROOT)} (if equivalent): {SURVIVORS.relative_to(ROOT)}")
+        print(
+            f"\nAs entries for {EQUIVALENTS.relative_to(ROOT)} (if equivalent): {SURVIVORS.relative_to(ROOT)}"
+        )
     stale = set(known) - used
     if stale:
         print(f"\n{len(stale)} entries of {EQUIVALENTS.relative_to(ROOT)} match no surviving mutant:")

@@ -142,13 +142,15 @@ def cancel_workflow(
     failed first raises WorkflowFinished. The cancel is a conditional write on the current step,
     so a failover that lands at the same moment is simply tried again on the new step.
     """
-    for _ in range(5):
+    for tries_left in range(5, -1, -1):
         if item["status"] == WorkflowStatus.CANCELLED:
             # Stopped again on a repeat, in case an earlier cancel could not stop it.
             stop_execution(item["dispatch_uuid"])
             return item
         if item["status"] != WorkflowStatus.IN_PROGRESS:
             raise WorkflowFinished(item["status"])
+        if not tries_left:  # (checked after the reload: the last try may have been the one)
+            break
         cancel(item["dispatch_uuid"], item["current_step"])
         item = reload() or item
     raise TimeoutError("the workflow kept moving; try again")
