@@ -79,9 +79,32 @@ def _is_docstring(statement: cst.CSTNode) -> bool:
     )
 
 
+def _import_time_calls(module: cst.Module) -> set[str]:
+    """Module-level functions the module calls while it is imported (in tables, class bodies,
+    default values): mutmut swaps functions only after the import, so their mutants are made here."""
+    defined = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
+    called: set[str] = set()
+
+    class Calls(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False  # a function body runs when called, not at import
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value in defined:
+                called.add(node.func.value)
+
+    module.visit(Calls())
+    return called
+
+
+def import_time_functions(path: Path) -> set[str]:
+    return _import_time_calls(cst.parse_module(path.read_text()))
+
+
 def _regions(module: cst.Module) -> Iterator[tuple[str, cst.CSTNode, bool]]:
     """(scope, subtree to mutate, whether to mutate inside annotations) for everything read at import."""
     models: set[str] = set()
+    import_time = _import_time_calls(module)
     for statement in module.body:
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
@@ -93,7 +116,9 @@ def _regions(module: cst.Module) -> Iterator[tuple[str, cst.CSTNode, bool]]:
                     if scope != "__all__":
                         # The value only: a module-level annotation is not checked at run time.
                         yield scope, small.value, False
-        elif isinstance(statement, cst.FunctionDef) and _decorated(statement):
+        elif isinstance(statement, cst.FunctionDef) and (
+            _decorated(statement) or statement.name.value in import_time
+        ):
             yield statement.name.value, statement.body, False
         elif isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
             model = _is_model(statement, models)

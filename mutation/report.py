@@ -16,6 +16,7 @@ from mutmut.stats import status_by_exit_code
 from mutmut.utils.format_utils import orig_function_and_class_names_from_key
 
 from mutation import mutmut_shim
+from mutation.module_level import import_time_functions
 from mutation.targets import ROOT, TARGETS, module_of
 
 EQUIVALENTS = ROOT / "mutation" / "equivalents.toml"
@@ -68,10 +69,13 @@ def mutmut_results() -> list[Result]:
         exit_codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
         source_lines = path.read_text().splitlines()
         starts = _function_lines(path)
+        import_time = import_time_functions(path)
         for name, code in exit_codes.items():
             status = status_by_exit_code[code]
             function, cls = orig_function_and_class_names_from_key(name)
             scope = f"{cls}.{function}" if cls else function
+            if scope in import_time:
+                continue  # called only during the import, before mutmut can switch it: module_level.py's
             removed: tuple[str, ...] = ()
             added: tuple[str, ...] = ()
             line = starts.get(scope, 0)
