@@ -279,3 +279,14 @@ def test_a_sparse_listing_gives_up_after_a_few_queries_and_returns_a_short_page_
     assert summaries == []
     assert len(index.queries) == 5
     assert cursor is not None
+
+
+@pytest.mark.parametrize(
+    "outcome", ["condition_met", "expired", "send_failed", "rejected", "undeliverable", "cancelled"]
+)
+def test_every_outcome_the_state_machine_or_a_cancel_writes_can_be_shown(outcome) -> None:
+    # Given a step decided by whichever writer (the state machine writes expired and send_failed)
+    item = canonical_item()
+    item["steps"][0].update(outcome=outcome, outcome_at="2025-01-02T03:14:07.000Z")
+    # Then the workflow shows it as written
+    assert workflow_view(item)["workflow"][0]["outcome"] == outcome
