@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError
 
 from dispatch.api.problems import Problem
-from dispatch.domain.workflow_request import _reason, parse_workflow_request
+from dispatch.domain.workflow_request import WorkflowRequest, WorkflowStep, _reason, parse_workflow_request
 
 SMS = {
     "from": {"type": "sms", "number": "447700900000"},
@@ -235,3 +235,48 @@ def test_a_parameter_is_listed_once_with_the_first_reason_found() -> None:
     assert invalid_parameters_of(request) == [
         {"name": "workflow[0].message.content.text", "reason": "must be at most 4096 characters"}
     ]
+
+
+# -- URLs: an empty one is empty, a short one is not a URL -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"), [("", "must not be empty"), ("x", "must be an absolute http or https URL")]
+)
+def test_an_empty_or_one_character_media_url_is_refused_with_the_reason_that_fits(url, reason) -> None:
+    request = single("messenger", type="image", image={"url": url})
+    assert reason_for(request, "workflow[0].message.content.image.url") == reason
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"), [("", "must not be empty"), ("x", "must be an absolute http or https URL")]
+)
+def test_an_empty_or_one_character_callback_is_refused_with_the_reason_that_fits(url, reason) -> None:
+    assert reason_for(body(callback=url), "callback") == reason
+
+
+# -- models built directly (by code, not from a request) ---------------------------------------------
+
+
+def test_a_request_model_built_directly_enforces_the_channel_rules_too() -> None:
+    # Given a body whose only fault is a rule between fields: a messenger sender, an SMS recipient
+    first = copy.deepcopy(MESSENGER)
+    first["to"] = {"type": "sms", "number": "447700900001"}
+    # When the model is built directly; Then the rule is enforced, naming the parameter
+    with pytest.raises(ValidationError) as raised:
+        WorkflowRequest.model_validate(body(first, SMS))
+    assert "workflow[0].to.type must be the same as from.type" in str(raised.value)
+
+
+@pytest.mark.parametrize("model", [WorkflowStep, WorkflowRequest])
+def test_a_model_validation_error_never_quotes_the_input(model) -> None:
+    # Given a step whose recipient number is invalid (a send task validates stored steps with these
+    # models; its error would reach the logs and the execution history)
+    step = copy.deepcopy(SMS)
+    step["to"]["number"] = "0447700900999"
+    data = step if model is WorkflowStep else body(step)
+    # When it is validated; Then the error names the field but not the number
+    with pytest.raises(ValidationError) as raised:
+        model.model_validate(data)
+    assert "number" in str(raised.value)
+    assert "0447700900999" not in str(raised.value)
