@@ -16,7 +16,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fakes import InMemoryAccountRepository
 
 from dispatch.domain import credentials
 from dispatch.domain.accounts import (
@@ -57,18 +56,16 @@ def test_an_account_callback_url_may_have_2000_characters_but_not_2001() -> None
 
 @pytest.mark.parametrize("chosen", ["Acme-Shop_1.eu", "ACME", "acme", "0", "x" * 64])
 def test_operators_may_choose_ids_and_keys_of_letters_of_either_case_digits_dots_dashes_underscores(
-    chosen,
+    accounts, chosen
 ) -> None:
-    created = create_account(
-        InMemoryAccountRepository(), account_id=chosen, api_key=chosen, now="2025-01-01T00:00:00.000Z"
-    )
+    created = create_account(accounts, account_id=chosen, api_key=chosen, now="2025-01-01T00:00:00.000Z")
     assert (created.account_id, created.api_key) == (chosen, chosen)
 
 
 @pytest.mark.parametrize("chosen", ["x" * 65, "acme shop", "acme/eu"])
-def test_other_ids_are_refused(chosen) -> None:
+def test_other_ids_are_refused(accounts, chosen) -> None:
     with pytest.raises(InvalidIdentifier):
-        create_account(InMemoryAccountRepository(), account_id=chosen, now="2025-01-01T00:00:00.000Z")
+        create_account(accounts, account_id=chosen, now="2025-01-01T00:00:00.000Z")
 
 
 # -- API secret hashes ------------------------------------------------------------------------------

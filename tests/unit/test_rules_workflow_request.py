@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from dispatch.api.problems import Problem
+from dispatch.domain.errors import InvalidWorkflowRequest
 from dispatch.domain.workflow_request import WorkflowRequest, WorkflowStep, _reason, parse_workflow_request
 
 SMS = {
@@ -62,9 +62,9 @@ def single(channel: str = "sms", **content: Any) -> dict:
 def invalid_parameters_of(request_body: dict, **options: Any) -> list[dict[str, str]]:
     """The invalid parameters a refused body is reported with, in the order reported, as
     [{"name", "reason"}]. The only place that knows how a refusal is raised."""
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(InvalidWorkflowRequest) as raised:
         parse_workflow_request(request_body, **options)
-    return [{"name": p["name"], "reason": p["reason"]} for p in raised.value.invalid_parameters]
+    return [{"name": name, "reason": reason} for name, reason in raised.value.errors]
 
 
 def reason_for(request_body: dict, name: str, **options: Any) -> str:
