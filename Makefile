@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/dispatch
 
-.PHONY: run demo test typecheck unit integration bench diagram measure load lint format validate build clean
+.PHONY: run demo test typecheck unit integration mutation bench diagram measure load lint format validate build clean
 
 $(STAMP): pyproject.toml layers/dispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
+
+mutation: $(STAMP)  ## mutation testing of the domain rules (not part of `test`; about 10 minutes on 2 cores)
+	$(BIN)/python -m mutation
 
 bench: $(STAMP)  ## what one workflow costs: state transitions, DynamoDB reads/writes, Lambda calls
 	$(BIN)/python -m benchmarks.workflow_cost
@@ -63,4 +66,4 @@ build:  ## needs the AWS SAM CLI and python3.13 on PATH; no Docker: pip fetches 
 	sam build
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache *.egg-info mutants

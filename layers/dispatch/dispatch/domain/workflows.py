@@ -111,13 +111,15 @@ def cancel_workflow(
     simply tried again on the new step.
     """
     dispatch_uuid = item["dispatch_uuid"]
-    for _ in range(5):
+    for tries_left in range(5, -1, -1):
         if item["status"] == WorkflowStatus.CANCELLED:
             # Stopped again on a repeat, in case an earlier cancel could not stop it.
             executions.stop(dispatch_uuid)
             return item
         if item["status"] != WorkflowStatus.IN_PROGRESS:
             raise WorkflowFinished(item["status"])
+        if not tries_left:  # (checked after the reload: the last try may have been the one)
+            break
         workflows.cancel(dispatch_uuid, item["current_step"], iso(now()))
         item = workflows.get(dispatch_uuid) or item
     raise WorkflowBusy(dispatch_uuid)
