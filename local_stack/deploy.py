@@ -101,6 +101,83 @@ def _create_state_machine_from_cloudformation(
     )
 
 
+# The interpreter's task integrations this template uses (Lambda, DynamoDB, the SDK one, SQS).
+_INTERPRETER_CLIENT_USERS = (
+    "lambda_eval_utils",
+    "service.state_task_service_dynamodb",
+    "service.state_task_service_aws_sdk",
+    "service.state_task_service_sqs",
+)
+
+
+def _share_interpreter_clients() -> None:
+    """moto's ASL interpreter creates a boto3 client from the default session for every task it
+    runs; client creation is not thread-safe, and parallel branches or concurrent executions then
+    send garbled requests now and then. One client per service, created under a lock, instead
+    (boto3 clients are thread-safe once created)."""
+    import importlib
+    import threading
+
+    import moto.stepfunctions.parser.asl as asl
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    create = boto_client.boto_client_for
+    if getattr(create, "shared", False):
+        return
+    clients: dict[tuple, Any] = {}
+    lock = threading.Lock()
+
+    def shared_client(region: str, service: str, state_credentials: Any = None) -> Any:
+        with lock:
+            if (region, service) not in clients:
+                clients[region, service] = create(region=region, service=service)
+            return clients[region, service]
+
+    shared_client.shared = True  # type: ignore[attr-defined]
+    for name in _INTERPRETER_CLIENT_USERS:
+        module = importlib.import_module(f"{asl.__name__}.component.state.exec.state_task.{name}")
+        if getattr(module, "boto_client_for", None) is create:
+            module.boto_client_for = shared_client
+
+
+_DYNAMODB_ITEM_ACTIONS = (
+    "get_item",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "batch_get_item",
+    "batch_write_item",
+    "transact_get_items",
+    "transact_write_items",
+)
+
+
+def _serialize_dynamodb() -> None:
+    """moto's DynamoDB is not thread-safe: two requests on one item at once (the status webhook
+    and the state machine both write the workflow item) can break a request ("dictionary changed
+    size during iteration"). Here DynamoDB's item requests take turns; each takes milliseconds."""
+    import functools
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler, "_serialized", False):
+        return
+    lock = threading.RLock()
+    for name in _DYNAMODB_ITEM_ACTIONS:
+        original = getattr(DynamoHandler, name)
+
+        @functools.wraps(original)
+        def in_turn(handler, _original=original):
+            with lock:
+                return _original(handler)
+
+        setattr(DynamoHandler, name, in_turn)
+    DynamoHandler._serialized = True  # type: ignore[attr-defined]
+
+
 def install_moto_adapters() -> None:
     """Process-wide moto settings the local stack needs: execute the ASL, run Lambdas in-process."""
     from moto.core.config import default_user_config
@@ -114,6 +191,8 @@ def install_moto_adapters() -> None:
     warnings.filterwarnings("ignore", message="Tried to parse AWS::ApiGatewayV2")
 
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
+    _share_interpreter_clients()
+    _serialize_dynamodb()
     default_user_config["lambda"] = {"use_docker": False}
     StateMachine.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign]
         lambda cls, *args, **kwargs: _create_state_machine_from_cloudformation(*args, **kwargs)

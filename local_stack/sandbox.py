@@ -125,6 +125,7 @@ class SandboxMessagesApi:
         self.deliveries: list[dict] = []
         self._lock = threading.Lock()
         self._throttled: set[str] = set()  # recipients ending in 06 that already got their 429
+        self._gates: dict[str, threading.Event] = {}  # recipient -> statuses wait until it is set
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -235,8 +236,20 @@ class SandboxMessagesApi:
 
     # --- status webhooks ----------------------------------------------------------------------
 
+    def hold_statuses(self, to: str) -> threading.Event:
+        """For tests that need a status to come at a chosen moment: the statuses of messages to
+        `to` are held until the returned event is set (then they follow at the usual pace)."""
+        gate = threading.Event()
+        with self._lock:
+            self._gates[to] = gate
+        return gate
+
     def _post_statuses(self, url: str, message_uuid: str, message: dict, suffix: str) -> None:
         try:
+            gate = self._gates.get(message["to"])
+            while gate is not None and not gate.wait(0.05):
+                if self._stopping.is_set():
+                    return
             for status in status_sequence(suffix, message["channel"]):
                 if self._stopping.wait(self.status_delay):
                     return

@@ -13,6 +13,7 @@ from dispatch.api.schemas import StatusRecorded
 from dispatch.domain.status_updates import StatusWebhook, record_message_status
 from dispatch.integrations.callbacks import CallbackQueue
 from dispatch.integrations.signatures import InvalidSignature, verify_webhook
+from dispatch.integrations.step_functions import ExecutionWaker
 from dispatch.observability import logger, metrics, tracer
 from dispatch.storage.workflow_repository import WorkflowRepository
 
@@ -21,6 +22,7 @@ MAX_AGE_SECONDS = int(os.environ.get("WEBHOOK_MAX_AGE_SECONDS", "300"))
 
 workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
 callbacks = CallbackQueue(boto3.client("sqs"), os.environ["CALLBACK_QUEUE_URL"])
+executions = ExecutionWaker(boto3.client("stepfunctions"))
 app = new_resolver(authenticated=False)
 
 
@@ -39,7 +41,9 @@ def handle_message_status():
         webhook = StatusWebhook.model_validate_json(body)
     except ValidationError as error:
         raise _as_problem(error) from error
-    result = record_message_status(webhook, workflows=workflows, publish=callbacks.publish)
+    result = record_message_status(
+        webhook, workflows=workflows, publish=callbacks.publish, ring=executions.ring
+    )
     logger.info("Status received", extra={"status": webhook.status, "result": result})
     metrics.add_metric(name=f"Status_{webhook.status}", unit=MetricUnit.Count, value=1)
     return json_response(200, StatusRecorded(result=result).body())

@@ -19,6 +19,7 @@ from dispatch.domain.applications import new_application_id, normalized_public_k
 from dispatch.domain.statuses import StepOutcome, WorkflowStatus
 from dispatch.domain.workflow_request import WorkflowRequest, parse_workflow_request
 from dispatch.domain.workflows import new_workflow_item
+from dispatch.storage.workflow_repository import StepDecided
 
 
 class ConditionalCheckFailed(Exception):
@@ -74,7 +75,10 @@ class InMemoryWorkflowRepository:
         self, dispatch_uuid: str, step_index: int, error: dict[str, Any], now: str
     ) -> None:
         workflow = self.workflows[dispatch_uuid]
-        workflow["steps"][step_index].update(send_state="failed", send_error=copy.deepcopy(error))
+        step = workflow["steps"][step_index]
+        step.update(send_state="failed", send_error=copy.deepcopy(error))
+        step.setdefault("outcome", StepOutcome.SEND_FAILED.value)  # if_not_exists
+        step.setdefault("outcome_at", now)
         workflow["updated_at"] = now
 
     # -- statuses ------------------------------------------------------------------------------
@@ -117,28 +121,77 @@ class InMemoryWorkflowRepository:
         workflow_status: WorkflowStatus,
         outcome: StepOutcome,
         now: str,
-    ) -> bool:
+    ) -> StepDecided | None:
         workflow = self.workflows.get(dispatch_uuid)
         if (
             workflow is None
             or workflow["status"] != WorkflowStatus.IN_PROGRESS.value
             or workflow["current_step"] != step_index
         ):
-            return False
+            return None
         workflow.update(status=workflow_status.value, finished_at=now, updated_at=now)
         workflow["steps"][step_index].update(outcome=outcome.value, outcome_at=now)
+        return self._take_token(workflow, step_index)
+
+    def fail_step(
+        self, dispatch_uuid: str, step_index: int, *, outcome: StepOutcome, now: str
+    ) -> StepDecided | None:
+        workflow = self.workflows.get(dispatch_uuid)
+        if (
+            workflow is None
+            or workflow["status"] != WorkflowStatus.IN_PROGRESS.value
+            or workflow["current_step"] != step_index
+            or "outcome" in workflow["steps"][step_index]
+        ):
+            return None
+        workflow["steps"][step_index].update(outcome=outcome.value, outcome_at=now)
+        workflow["updated_at"] = now
+        return self._take_token(workflow, step_index)
+
+    def end_in_error(self, dispatch_uuid: str, *, reason: str, now: str) -> bool:
+        workflow = self.workflows.get(dispatch_uuid)
+        if workflow is None or workflow["status"] != WorkflowStatus.IN_PROGRESS.value:
+            return False
+        workflow.update(
+            status=WorkflowStatus.ERROR.value, error_reason=reason, finished_at=now, updated_at=now
+        )
+        self._take_token(workflow, workflow["current_step"])
         return True
+
+    @staticmethod
+    def _take_token(workflow: dict[str, Any], step_index: int) -> StepDecided:
+        """REMOVE task_token, task_token_step with ReturnValues=UPDATED_OLD."""
+        old = {key: workflow.pop(key) for key in ("task_token", "task_token_step") if key in workflow}
+        return StepDecided.from_old_values(step_index, old)
 
     # -- what the state machine writes (statemachine/workflow.asl.json), for setting scenes -----
 
     def fail_over(self, dispatch_uuid: str, step_index: int, outcome: str, now: str) -> bool:
         """The "Fail over to next message" conditional updateItem."""
         workflow = self.workflows[dispatch_uuid]
-        if workflow["status"] != WorkflowStatus.IN_PROGRESS.value or workflow["current_step"] != step_index:
+        if (
+            workflow["status"] != WorkflowStatus.IN_PROGRESS.value
+            or workflow["current_step"] != step_index
+            or len(workflow["steps"]) <= step_index + 1
+        ):
             return False
         workflow["current_step"] = step_index + 1
-        workflow["steps"][step_index].update(outcome=outcome, outcome_at=now)
+        workflow["steps"][step_index].setdefault("outcome", outcome)  # if_not_exists
+        workflow["steps"][step_index].setdefault("outcome_at", now)
         workflow["updated_at"] = now
+        self._take_token(workflow, step_index)
+        return True
+
+    def wait_for_status(self, dispatch_uuid: str, step_index: int, task_token: str) -> bool:
+        """The "Wait for a deciding status" conditional updateItem, which stores the task token."""
+        workflow = self.workflows[dispatch_uuid]
+        if (
+            workflow["status"] != WorkflowStatus.IN_PROGRESS.value
+            or workflow["current_step"] != step_index
+            or "outcome" in workflow["steps"][step_index]
+        ):
+            return False
+        workflow.update(task_token=task_token, task_token_step=step_index)
         return True
 
 
