@@ -178,6 +178,44 @@ def _serialize_dynamodb() -> None:
     DynamoHandler._serialized = True  # type: ignore[attr-defined]
 
 
+def _stop_ends_task_token_waits() -> None:
+    """On AWS, StopExecution ends an execution at once, whatever its tasks wait for. moto stops
+    the interpreter but leaves a task waiting for its token until the task's own timeout (the
+    step's expiry and then some), and the execution RUNNING that long. Here stopping an execution
+    also ends its pending token waits."""
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeSuccess
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    if getattr(Execution.stop, "ends_token_waits", False):
+        return
+    stop = Execution.stop
+
+    def stop_and_end_waits(execution, stop_date, error, cause):
+        stop(execution, stop_date=stop_date, error=error, cause=cause)
+        worker = execution.exec_worker
+        if worker is None:
+            return
+        # A quiet end (an error would override the stop and fail the execution instead).
+        for endpoint in list(worker.env.callback_pool_manager._pool.values()):
+            endpoint.notify(CallbackOutcomeSuccess(callback_id=endpoint.callback_id, output="{}"))
+
+    stop_and_end_waits.ends_token_waits = True  # type: ignore[attr-defined]
+    Execution.stop = stop_and_end_waits  # type: ignore[method-assign]
+
+    # And an execution stopped while a task was failing stays ABORTED, as on AWS: moto let the
+    # task's late error turn it FAILED.
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    set_error = Environment.set_error
+
+    def set_error_unless_stopped(environment, error):
+        if not isinstance(environment._program_state, ProgramStopped):
+            set_error(environment, error)
+
+    Environment.set_error = set_error_unless_stopped  # type: ignore[method-assign]
+
+
 def install_moto_adapters() -> None:
     """Process-wide moto settings the local stack needs: execute the ASL, run Lambdas in-process."""
     from moto.core.config import default_user_config
@@ -193,6 +231,7 @@ def install_moto_adapters() -> None:
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     _share_interpreter_clients()
     _serialize_dynamodb()
+    _stop_ends_task_token_waits()
     default_user_config["lambda"] = {"use_docker": False}
     StateMachine.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign]
         lambda cls, *args, **kwargs: _create_state_machine_from_cloudformation(*args, **kwargs)

@@ -19,6 +19,7 @@ from moto.server import ThreadedMotoServer
 
 from local_stack.deploy import deploy, install_moto_adapters
 from local_stack.event_sources import sqs_event_sources
+from local_stack.execution_events import ExecutionStatusEvents
 from local_stack.gateway import LocalHttpApi, routes_from_cloudformation
 from local_stack.lambda_runtime import InProcessLambdaRuntime
 from local_stack.sandbox import SandboxMessagesApi
@@ -132,6 +133,8 @@ class LocalStack:
         self.event_sources = sqs_event_sources(
             self.deployment["cfn"], self.deployment["resources"], self.client("sqs"), self.invoke_function
         )
+        self.execution_events = ExecutionStatusEvents(session, invoke=self.invoke_function_arn)
+        self.event_sources.append(self.execution_events)
         for source in self.event_sources:
             source.start()
         return self
@@ -220,6 +223,12 @@ class LocalStack:
     def invoke_function(self, logical_id: str, event: dict[str, Any]) -> tuple[Any, bool]:
         """Invoke a deployed function through moto's Lambda API (as API Gateway would)."""
         response = self._lambda.invoke(FunctionName=self.physical_id(logical_id), Payload=json.dumps(event))
+        payload = json.loads(response["Payload"].read() or b"null")
+        return payload, "FunctionError" in response
+
+    def invoke_function_arn(self, function_arn: str, event: dict[str, Any]) -> tuple[Any, bool]:
+        """Invoke a deployed function by its ARN (as an EventBridge target names it)."""
+        response = self._lambda.invoke(FunctionName=function_arn, Payload=json.dumps(event))
         payload = json.loads(response["Payload"].read() or b"null")
         return payload, "FunctionError" in response
 

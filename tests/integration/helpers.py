@@ -133,11 +133,12 @@ def seconds_between(earlier: str | datetime, later: str | datetime) -> float:
 
 
 class InjectedDynamoDbError(JsonRESTError):
-    """What DynamoDB answers when it fails on its side (botocore: InternalServerError, 500)."""
+    """A DynamoDB error answer, e.g. ProvisionedThroughputExceededException (which the state
+    machine retries) or ValidationException (which no client retries)."""
 
-    def __init__(self) -> None:
-        super().__init__("com.amazonaws.dynamodb.v20120810#InternalServerError", "Injected by a test")
-        self.code = 500
+    def __init__(self, code: str = "ProvisionedThroughputExceededException", status: int = 400) -> None:
+        super().__init__(f"com.amazonaws.dynamodb.v20120810#{code}", "Injected by a test")
+        self.code = status
 
 
 @contextlib.contextmanager

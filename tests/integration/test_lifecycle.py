@@ -9,12 +9,14 @@ where statuses come seconds after the send."""
 from __future__ import annotations
 
 import contextlib
+import io
+import re
 import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from local_stack.demo import text_step
+from local_stack.demo import run_demo, text_step
 from tests.integration.helpers import (
     describe_execution,
     for_workflow,
@@ -32,6 +34,8 @@ from tests.integration.helpers import (
 # Long enough that an execution ending before it was woken, not timed out.
 LONG_EXPIRY = 30
 EXPIRY = 2
+# Where a test reads a step's token while it waits, the wait must outlast the test's look at it.
+WAIT_EXPIRY = 8
 # The targets: the execution ends, and a failed message's next one goes, this soon after the status.
 WITHIN_SECONDS = 2.0
 MAX_TRANSITIONS_FAILOVER = 12  # the canonical Messenger -> SMS workflow that fails over (16 before)
@@ -183,7 +187,7 @@ def test_late_and_repeated_rings_change_nothing(stack, api):
     # Given a workflow whose Messenger step expired and whose execution now waits on WhatsApp
     whatsapp = recipient("55")
     gate = stack.sandbox.hold_statuses(whatsapp)
-    body = messenger_then_sms(recipient("01"), recipient("55"), expiry=EXPIRY)
+    body = messenger_then_sms(recipient("01"), recipient("55"), expiry=WAIT_EXPIRY)
     body["workflow"].insert(
         1, text_step("whatsapp", whatsapp, "hi", {"expiry_time": LONG_EXPIRY, "condition_status": "read"})
     )
@@ -216,3 +220,24 @@ def test_late_and_repeated_rings_change_nothing(stack, api):
     assert describe_execution(stack, dispatch_uuid)["status"] == "SUCCEEDED"
     assert api.get(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}").json() == workflow
     assert states_entered(stack, dispatch_uuid) == history_before
+
+
+# -- the demo ------------------------------------------------------------------------------------------
+
+
+def test_the_demo_timeline_shows_the_execution_ending_with_the_workflow(stack):
+    out = io.StringIO()
+
+    workflow = run_demo(
+        stack.api_url,
+        stack.settings.api_key,
+        stack.settings.api_secret,
+        expiry_time=EXPIRY,
+        out=out,
+        describe_execution=lambda uuid_: describe_execution(stack, uuid_),
+    )
+
+    assert workflow["status"] == "completed"
+    (line,) = [line for line in out.getvalue().splitlines() if "] execution " in line]
+    seconds = float(re.search(r"execution SUCCEEDED (\d+\.\d) s after the workflow completed", line).group(1))
+    assert 0 <= seconds < WITHIN_SECONDS

@@ -520,6 +520,38 @@ def test_no_jsonata_or_variables(asl_text):
     assert not re.search(r'"\$[A-Za-z_]', asl_text)  # "$variable" references
 
 
+# --- reconciler ---------------------------------------------------------------------------------------
+
+
+def test_abnormal_ends_of_this_machines_executions_reach_the_reconciler(template, cfn):
+    function = template["Resources"]["ReconcileExecutionFunction"]["Properties"]
+    (event,) = function["Events"].values()
+    pattern = event["Properties"]["Pattern"]
+
+    assert event["Type"] == "EventBridgeRule"
+    assert pattern == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+            "stateMachineArn": [{"Ref": "WorkflowStateMachine"}],
+        },
+    }
+    # SAM turns it into a rule on the default bus whose target is the function.
+    (rule,) = resources_of_type(cfn, "AWS::Events::Rule").values()
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["ReconcileExecutionFunction", "Arn"]}
+
+
+def test_the_reconcilers_statuses_are_the_domains(template):
+    from dispatch.domain.reconciliation import ABNORMAL_ENDS
+
+    function = template["Resources"]["ReconcileExecutionFunction"]["Properties"]
+    (event,) = function["Events"].values()
+
+    assert set(event["Properties"]["Pattern"]["detail"]["status"]) == ABNORMAL_ENDS
+
+
 # --- outputs and parameters -------------------------------------------------------------------------
 
 
