@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/dispatch
 
-.PHONY: run demo test unit integration bench lint format validate build clean
+.PHONY: run demo test unit integration bench capacity lint format validate build clean
 
 $(STAMP): pyproject.toml layers/dispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ integration: $(STAMP)
 
 bench: $(STAMP)  ## what one workflow costs: state transitions, DynamoDB reads/writes, Lambda calls
 	$(BIN)/python -m benchmarks.workflow_cost
+
+capacity: $(STAMP)  ## workflows/s each AWS quota allows and cost per million workflows (ARGS=--measure, --callbacks)
+	$(BIN)/python -m benchmarks.capacity $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
