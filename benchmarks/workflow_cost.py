@@ -73,6 +73,7 @@ class Measurement:
     status_webhooks: int
     execution_seconds: float
     execution_after_workflow: float
+    next_sent_after_outcome: float | None  # a step that failed over: its outcome -> the next send
     wall_seconds: float
 
 
@@ -151,6 +152,10 @@ def item_size(value: dict[str, Any]) -> int:
         return len(str(inner))
 
     return sum(len(name.encode()) + size(typed) for name, typed in value.items())
+
+
+def _moment(iso_timestamp: str) -> datetime:
+    return datetime.fromisoformat(iso_timestamp.replace("Z", "+00:00"))
 
 
 def _seconds(earlier: datetime, later: datetime) -> float:
@@ -240,7 +245,9 @@ class Bench:
         history = self.stepfunctions.get_execution_history(executionArn=arn, maxResults=1000)["events"]
         item = self._item(dispatch_uuid)
         workflow = self.api.get(f"{stack.api_url}/v0.1/workflows/{dispatch_uuid}").json()
-        finished = datetime.fromisoformat(workflow["finished_at"].replace("Z", "+00:00"))
+        finished = _moment(workflow["finished_at"])
+        steps = workflow["workflow"]
+        failed_over = steps[0].get("outcome") not in (None, "condition_met") and steps[1].get("sent_at")
         return Measurement(
             name=name,
             workflow_status=workflow["status"],
@@ -257,6 +264,11 @@ class Bench:
             status_webhooks=len(stack.sandbox.deliveries) - deliveries_before,
             execution_seconds=_seconds(execution["startDate"], execution["stopDate"]),
             execution_after_workflow=_seconds(finished, execution["stopDate"]),
+            next_sent_after_outcome=(
+                _seconds(_moment(steps[0]["outcome_at"]), _moment(steps[1]["sent_at"]))
+                if failed_over
+                else None
+            ),
             wall_seconds=wall,
         )
 
@@ -315,6 +327,11 @@ def show(m: Measurement) -> None:
         f"  execution open:         {m.execution_seconds:.1f} s; "
         f"ended {m.execution_after_workflow:.1f} s after its workflow"
     )
+    if m.next_sent_after_outcome is not None:
+        print(
+            f"  fail-over:              next message sent {m.next_sent_after_outcome:.1f} s "
+            "after the step's outcome"
+        )
 
 
 if __name__ == "__main__":
