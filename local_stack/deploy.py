@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from moto.core.common_models import CloudFormationModel
 from moto.stepfunctions.models import StateMachine
 from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
 from samtranslator.parser.parser import Parser
@@ -216,8 +217,83 @@ def _stop_ends_task_token_waits() -> None:
     Environment.set_error = set_error_unless_stopped  # type: ignore[method-assign]
 
 
+class GeneratedSecret(CloudFormationModel):
+    """AWS::SecretsManager::Secret, which moto's CloudFormation does not model: the secret is
+    created in moto's Secrets Manager, its value generated as GenerateSecretString would (or its
+    SecretString), so that `Ref` gives its ARN and the functions read it as they do on AWS."""
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::Secret"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        backend = secretsmanager_backends[account_id][region_name]
+        properties = cloudformation_json.get("Properties", {})
+        value = properties.get("SecretString")
+        if value is None:
+            generate = properties.get("GenerateSecretString", {})
+            answer = backend.get_random_password(
+                password_length=int(generate.get("PasswordLength", 32)),
+                exclude_characters=generate.get("ExcludeCharacters", ""),
+                exclude_numbers=bool(generate.get("ExcludeNumbers", False)),
+                exclude_punctuation=bool(generate.get("ExcludePunctuation", False)),
+                exclude_uppercase=bool(generate.get("ExcludeUppercase", False)),
+                exclude_lowercase=bool(generate.get("ExcludeLowercase", False)),
+                include_space=bool(generate.get("IncludeSpace", False)),
+                require_each_included_type=bool(generate.get("RequireEachIncludedType", True)),
+            )
+            value = json.loads(answer)["RandomPassword"]
+        created = backend.create_secret(
+            name=properties.get("Name", resource_name),
+            secret_string=value,
+            secret_binary=None,
+            description=properties.get("Description"),
+            tags=None,
+            kms_key_id=None,
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+        return cls(json.loads(created)["ARN"])
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name, cloudformation_json, account_id, region_name
+    ) -> None:
+        return None
+
+    def is_created(self) -> bool:
+        return True
+
+
 def install_moto_adapters() -> None:
-    """Process-wide moto settings the local stack needs: execute the ASL, run Lambdas in-process."""
+    """Process-wide moto settings the local stack needs: execute the ASL, no Docker for Lambda."""
     from moto.core.config import default_user_config
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -236,6 +312,11 @@ def install_moto_adapters() -> None:
     StateMachine.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign]
         lambda cls, *args, **kwargs: _create_state_machine_from_cloudformation(*args, **kwargs)
     )
+    # moto lists the resource types it models once (cached): let it see GeneratedSecret.
+    from moto.cloudformation import parsing
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
 
 
 def deploy(

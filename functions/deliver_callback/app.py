@@ -1,21 +1,17 @@
 """SQS (FIFO) consumer: deliver callback events to the customer, or schedule their retry."""
 
-import os
-
 import boto3
 import requests
 from aws_lambda_powertools.metrics import MetricUnit
 
 from dispatch.integrations.callbacks import CallbackEvent, Delivery, deliver, process_batch, retry_delay
 from dispatch.observability import logger, metrics, tracer
+from dispatch.settings import DeliverCallbackSettings
 from dispatch.storage.account_repository import AccountRepository
 from dispatch.storage.workflow_repository import WorkflowRepository
 
-QUEUE_URL = os.environ["CALLBACK_QUEUE_URL"]
-RETRY_BASE_SECONDS = int(os.environ.get("CALLBACK_RETRY_BASE_SECONDS", "5"))
-RETRY_MAX_SECONDS = int(os.environ.get("CALLBACK_RETRY_MAX_SECONDS", "900"))
-
-table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+settings = DeliverCallbackSettings.from_environ()
+table = boto3.resource("dynamodb").Table(settings.table_name)
 workflows = WorkflowRepository(table)
 accounts = AccountRepository(table)
 sqs = boto3.client("sqs")
@@ -42,7 +38,7 @@ def deliver_event(event: CallbackEvent) -> Delivery:
 def defer(record: dict, delay: int) -> None:
     # The record comes back after `delay` seconds: backoff by visibility, not by sleeping here.
     sqs.change_message_visibility(
-        QueueUrl=QUEUE_URL, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=delay
+        QueueUrl=settings.callback_queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=delay
     )
 
 
@@ -55,7 +51,9 @@ def lambda_handler(event, context):
         deliver_one=deliver_event,
         defer=defer,
         delay_for=lambda attempt: retry_delay(
-            attempt, base_seconds=RETRY_BASE_SECONDS, max_seconds=RETRY_MAX_SECONDS
+            attempt,
+            base_seconds=settings.callback_retry_base_seconds,
+            max_seconds=settings.callback_retry_max_seconds,
         ),
     )
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}

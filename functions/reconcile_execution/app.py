@@ -1,18 +1,18 @@
 """EventBridge target: Step Functions execution status changes (FAILED, TIMED_OUT, ABORTED) of the
 workflow state machine. Ends a workflow its execution left in progress, and reports it."""
 
-import os
-
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
 from dispatch.domain.reconciliation import ExecutionStatusEvent, reconcile_execution
 from dispatch.integrations.callbacks import CallbackQueue
 from dispatch.observability import logger, metrics, tracer
+from dispatch.settings import ReconcileExecutionSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
 
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
-callbacks = CallbackQueue(boto3.client("sqs"), os.environ["CALLBACK_QUEUE_URL"])
+settings = ReconcileExecutionSettings.from_environ()
+workflows = WorkflowRepository(boto3.resource("dynamodb").Table(settings.table_name))
+callbacks = CallbackQueue(boto3.client("sqs"), settings.callback_queue_url)
 
 
 @logger.inject_lambda_context(correlation_id_path="detail.name")

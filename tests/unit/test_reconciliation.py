@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from fakes import DISPATCH_UUID, InMemoryWorkflowRepository, stored_canonical_workflow
+from dynamodb import wait_for_status
+from fakes import DISPATCH_UUID, stored_canonical_workflow
 
 from dispatch.clock import iso
 from dispatch.domain.reconciliation import (
@@ -14,16 +15,28 @@ from dispatch.domain.reconciliation import (
     error_reason,
     reconcile_execution,
 )
+from dispatch.storage.workflow_repository import WorkflowRepository
 
 NOW = datetime(2025, 1, 2, 3, 20, 0, tzinfo=UTC)
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:Workflows"
 
 
 @pytest.fixture
-def workflows() -> InMemoryWorkflowRepository:
-    workflows = InMemoryWorkflowRepository()
+def workflows(workflows: WorkflowRepository) -> WorkflowRepository:
+    """The repository on moto, holding the canonical workflow."""
     stored_canonical_workflow(workflows)
     return workflows
+
+
+def set_on_workflow(table, **values) -> None:
+    """Write attributes on the stored workflow item directly (as another writer would have)."""
+    names = {f"#{key}": key for key in values}
+    table.update_item(
+        Key={"pk": f"WORKFLOW#{DISPATCH_UUID}"},
+        UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in values),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={f":{key}": value for key, value in values.items()},
+    )
 
 
 def change(status: str, error: str | None = None, name: str = DISPATCH_UUID) -> ExecutionStatusChange:
@@ -44,8 +57,8 @@ def reconcile(workflows, status: str, error: str | None = None, **options) -> tu
     return result, published
 
 
-def with_callback(workflows) -> None:
-    workflows.workflows[DISPATCH_UUID]["callback_url"] = "https://example.com/callbacks"
+def with_callback(table) -> None:
+    set_on_workflow(table, callback_url="https://example.com/callbacks")
 
 
 @pytest.mark.parametrize(
@@ -58,11 +71,11 @@ def with_callback(workflows) -> None:
     ],
 )
 def test_an_execution_that_ended_abnormally_ends_its_workflow_in_error_and_reports_it(
-    workflows, status, error, reason
+    workflows, table, status, error, reason
 ):
     # Given a workflow in progress, with a callback URL
-    with_callback(workflows)
-    workflows.wait_for_status(DISPATCH_UUID, 0, "a-token")
+    with_callback(table)
+    wait_for_status(table, DISPATCH_UUID, 0, "a-token")
     # When its execution ends without ending it
     result, published = reconcile(workflows, status, error)
     # Then the workflow is in error with the reason, and its final report is queued
@@ -81,9 +94,9 @@ def test_without_a_callback_url_nothing_is_queued(workflows):
 
 
 @pytest.mark.parametrize("ended", ["completed", "cancelled", "error"])
-def test_a_workflow_that_ended_is_never_touched(workflows, ended):
+def test_a_workflow_that_ended_is_never_touched(workflows, table, ended):
     # Given a workflow that completed, was cancelled (our cancel stops its execution) or ended
-    workflows.workflows[DISPATCH_UUID].update(status=ended, finished_at="2025-01-02T03:10:00.000Z")
+    set_on_workflow(table, status=ended, finished_at="2025-01-02T03:10:00.000Z")
     before = workflows.get(DISPATCH_UUID)
     # When its execution is reported aborted
     result, published = reconcile(workflows, "ABORTED")
@@ -93,10 +106,10 @@ def test_a_workflow_that_ended_is_never_touched(workflows, ended):
     assert published == []
 
 
-def test_a_failed_execution_of_an_ended_workflow_queues_its_report_again(workflows):
+def test_a_failed_execution_of_an_ended_workflow_queues_its_report_again(workflows, table):
     # Given the state machine ended the workflow but failed before queueing its final report
-    with_callback(workflows)
-    workflows.workflows[DISPATCH_UUID].update(status="error", finished_at="2025-01-02T03:10:00.000Z")
+    with_callback(table)
+    set_on_workflow(table, status="error", finished_at="2025-01-02T03:10:00.000Z")
     before = workflows.get(DISPATCH_UUID)
     # When its execution is reported failed
     result, published = reconcile(workflows, "FAILED", "Step.Unreconciled")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.applications import verify_bearer_token
 from dispatch.domain.credentials import (
+    auth_scheme,
     hash_secret,
     new_api_key,
     new_api_secret,
@@ -23,9 +24,7 @@ from dispatch.domain.credentials import (
     parse_bearer,
     verify_secret,
 )
-
-if TYPE_CHECKING:
-    from dispatch.storage.account_repository import AccountRepository
+from dispatch.domain.ports import AccountStore
 
 # http is allowed only to this machine, for trying callbacks out locally.
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -91,7 +90,7 @@ class Identity:
         return context
 
 
-def authenticate(authorization: str | None, accounts: AccountRepository) -> Identity | None:
+def authenticate(authorization: str | None, accounts: AccountStore) -> Identity | None:
     """The caller's identity from `Basic api_key:api_secret` or `Bearer <JWT>`, or None."""
     credentials = parse_basic(authorization)
     if credentials is not None:
@@ -115,8 +114,8 @@ def authenticate(authorization: str | None, accounts: AccountRepository) -> Iden
 
 def refusal_reason(authorization: str | None) -> str:
     """Why `authenticate` refused this header, as a key of dispatch.api.AUTH_ERRORS."""
-    scheme = (authorization or "").partition(" ")[0]
-    return {"Basic": "invalid_credentials", "Bearer": "invalid_token"}.get(scheme, "unsupported_scheme")
+    scheme, _ = auth_scheme(authorization)
+    return {"basic": "invalid_credentials", "bearer": "invalid_token"}.get(scheme, "unsupported_scheme")
 
 
 @dataclass(frozen=True)
@@ -131,7 +130,7 @@ class NewAccount:
 
 
 def create_account(
-    accounts: AccountRepository,
+    accounts: AccountStore,
     *,
     api_key: str | None = None,
     api_secret: str | None = None,

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from dispatch.clock import iso, utc_now
+from dispatch.domain.errors import InvalidStatusWebhook, MalformedBody
+from dispatch.domain.ports import Clock, Publish, StepDecided, WorkflowStore
 from dispatch.domain.sending import parse_client_ref
-from dispatch.domain.statuses import MessageStatus, decision_for, fails_over_at_once, rank
-from dispatch.integrations.callbacks import FINAL_STATUSES, CallbackEvent, final_report_event, status_event
+from dispatch.domain.status_errors import dispatch_error
+from dispatch.domain.statuses import (
+    MessageStatus,
+    RecordResult,
+    decision_for,
+    effective_condition,
+    fails_over_at_once,
+    is_status_of_step,
+    rank,
+)
+from dispatch.domain.translate import MAX_CLIENT_REF_LENGTH
+from dispatch.integrations.callbacks import FINAL_STATUSES, final_report_event, status_event
 from dispatch.observability import logger
-from dispatch.storage.workflow_repository import StepDecided, WorkflowRepository
 
 
 class Wake(StrEnum):
@@ -26,7 +37,7 @@ class Wake(StrEnum):
 
 # ring(task_token, error, cause): hands the token back to Step Functions, ending the wait with
 # `error`. Best effort: the adapter logs and swallows failures (DynamoDB decided, not the ring).
-Ring = Callable[[str, Wake, str], None]
+Ring = Callable[[str, Wake, str], object]
 
 
 class StatusWebhook(BaseModel):
@@ -34,28 +45,36 @@ class StatusWebhook(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    message_uuid: str
+    # Bounds far above what the Messages API sends (a uuid, a channel name, its own 100-character
+    # client_ref limit, a few error and usage fields), so nothing unbounded reaches the table.
+    message_uuid: Annotated[str, Field(min_length=1, max_length=100)]
     status: MessageStatus
     timestamp: AwareDatetime
-    channel: str | None = None
-    client_ref: str | None = None
-    error: dict[str, Any] | None = None
-    usage: dict[str, Any] | None = None
+    channel: Annotated[str, Field(max_length=50)] | None = None
+    client_ref: Annotated[str, Field(max_length=MAX_CLIENT_REF_LENGTH)] | None = None
+    error: Annotated[dict[str, Any], Field(max_length=20)] | None = None
+    usage: Annotated[dict[str, Any], Field(max_length=20)] | None = None
 
 
-class RecordResult(StrEnum):
-    RECORDED = "recorded"
-    IGNORED = "ignored"  # a duplicate, or a status ranked below the one already stored
-    UNKNOWN_MESSAGE = "unknown_message"
+def parse_status_webhook(body: bytes | str) -> StatusWebhook:
+    """The status a (signed) webhook body carries; MalformedBody when it is not JSON,
+    InvalidStatusWebhook naming every field that is not a status's."""
+    try:
+        return StatusWebhook.model_validate_json(body)
+    except ValidationError as error:
+        errors = error.errors()
+    if any(e["type"] == "json_invalid" for e in errors):
+        raise MalformedBody("The body is not valid JSON.")
+    raise InvalidStatusWebhook((".".join(str(part) for part in e["loc"]), e["msg"]) for e in errors)
 
 
 def record_message_status(
     webhook: StatusWebhook,
     *,
-    workflows: WorkflowRepository,
-    publish: Callable[[CallbackEvent], None] | None = None,
+    workflows: WorkflowStore,
+    publish: Publish | None = None,
     ring: Ring | None = None,
-    now: Callable = utc_now,
+    now: Clock = utc_now,
 ) -> RecordResult:
     """Store the status on its step (only ever moving forward) and, if it decides the step, say
     so with a conditional write: the workflow ends (completed, or error for a failed last
@@ -70,6 +89,8 @@ def record_message_status(
     workflow = workflows.get(dispatch_uuid)
     if workflow is None or step_index >= len(workflow["steps"]):
         return RecordResult.UNKNOWN_MESSAGE
+    if not is_status_of_step(workflow["steps"][step_index], webhook.message_uuid):
+        return RecordResult.UNKNOWN_MESSAGE  # never stored against a step that was not sent as it
 
     extra: dict[str, Any] = {}
     if webhook.usage:
@@ -77,10 +98,8 @@ def record_message_status(
             key: str(value) for key, value in webhook.usage.items() if key in ("currency", "price")
         }
     if webhook.error:
-        # Keep the kind of error, not its free text (which may quote the recipient).
-        extra["status_error"] = {
-            k: str(v) for k, v in webhook.error.items() if k in ("type", "title", "code")
-        }
+        # Dispatch's {code, reason}; never the recipient (see dispatch_error).
+        extra["status_error"] = dispatch_error(webhook.error)
     stored = workflows.record_status(
         dispatch_uuid,
         step_index,
@@ -107,9 +126,13 @@ def record_message_status(
         )
     settled = webhook.status if stored else _stored_status(step, at_least=webhook.status)
     decision = (
-        None if settled is None else decision_for(settled, condition_status=step.get("condition_status"))
+        None
+        if settled is None
+        else decision_for(
+            settled, condition_status=effective_condition(step.get("condition_status"), step.get("channel"))
+        )
     )
-    if decision is not None:
+    if settled is not None and decision is not None:
         workflow_status, outcome = decision
         # Conditional: a no-op when the state machine already failed over from this step.
         decided = workflows.decide_step(
@@ -124,10 +147,10 @@ def record_message_status(
         failed := fails_over_at_once(settled, condition_status=step.get("condition_status"))
     ):
         # Conditional: a no-op when the step was decided (or failed over from) already.
-        decided = workflows.fail_step(dispatch_uuid, step_index, outcome=failed, now=iso(now()))
-        if decided:
+        failed_over = workflows.fail_step(dispatch_uuid, step_index, outcome=failed, now=iso(now()))
+        if failed_over:
             logger.info("Message failed; failing over now", extra={"outcome": failed})
-        _wake(ring, decided, Wake.MESSAGE_FAILED, cause=failed.value)
+        _wake(ring, failed_over, Wake.MESSAGE_FAILED, cause=failed.value)
     return RecordResult.RECORDED if stored else RecordResult.IGNORED
 
 

@@ -7,16 +7,21 @@ provider (and later our own callbacks) sign what they post, so one module owns t
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 import uuid
 
 import jwt
 
-DEFAULT_MAX_AGE_SECONDS = 300
+from dispatch.domain.credentials import parse_bearer
+from dispatch.domain.errors import InvalidSignature
 
+__all__ = ["InvalidSignature", "payload_hash", "sign_webhook", "verify_webhook"]
 
-class InvalidSignature(Exception):
-    """The request is not signed by the holder of the signature secret, or is stale."""
+# Providers retry a status with its original signature (Vonage: for 24 h); an hour's margin.
+DEFAULT_MAX_AGE_SECONDS = 25 * 3600
+# Tokens may come from a clock a little ahead of ours.
+CLOCK_SKEW_SECONDS = 60
 
 
 def payload_hash(body: bytes) -> str:
@@ -43,9 +48,9 @@ def verify_webhook(
     now: float | None = None,
 ) -> dict:
     """Check the bearer JWT of a webhook and that it signs exactly `body`; return its claims."""
-    if not authorization or not authorization.startswith("Bearer "):
+    token = parse_bearer(authorization)
+    if token is None:
         raise InvalidSignature("missing bearer token")
-    token = authorization.removeprefix("Bearer ").strip()
     try:
         claims = jwt.decode(
             token,
@@ -57,8 +62,22 @@ def verify_webhook(
         raise InvalidSignature(f"invalid token: {error}") from error
     if claims["payload_hash"] != payload_hash(body):
         raise InvalidSignature("payload_hash does not match the body")
-    age = (time.time() if now is None else now) - float(claims["iat"])
+    age = (time.time() if now is None else now) - issued_at(claims)
     # Allow a little clock skew into the future, but nothing older than max_age.
-    if age > max_age_seconds or age < -60:
+    if age > max_age_seconds or age < -CLOCK_SKEW_SECONDS:
         raise InvalidSignature("token is stale")
     return claims
+
+
+def issued_at(claims: dict) -> float:
+    """The token's `iat`: a finite JSON number, never a string (`"nan"` would skip the age check)."""
+    iat = claims.get("iat")
+    if isinstance(iat, bool) or not isinstance(iat, int | float):
+        raise InvalidSignature("iat is not a number")
+    try:
+        value = float(iat)
+    except OverflowError:  # an integer of hundreds of digits
+        raise InvalidSignature("iat is out of range") from None
+    if not math.isfinite(value):
+        raise InvalidSignature("iat is not a finite number")
+    return value

@@ -18,12 +18,12 @@ retried Lambdas) can race safely: whichever lands first wins, the others become 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dispatch.domain.ports import StepDecided
 from dispatch.domain.statuses import StepOutcome, WorkflowStatus
 
 
@@ -58,21 +58,6 @@ def plain(value: Any) -> Any:
 # Every write that decides a step also removes the waiting execution's task token: a late or
 # repeated status then finds nothing to send back.
 _TAKE_TOKEN = " REMOVE task_token, task_token_step"
-
-
-@dataclass(frozen=True)
-class StepDecided:
-    """A step decided by our own conditional write, with the task token it took from the item
-    (None when the execution had not stored one yet, or it belongs to another step)."""
-
-    step_index: int
-    task_token: str | None = None
-
-    @classmethod
-    def from_old_values(cls, step_index: int, old: dict[str, Any]) -> StepDecided:
-        stored_for = old.get("task_token_step")
-        token = old.get("task_token") if stored_for is not None and int(stored_for) == step_index else None
-        return cls(step_index=step_index, task_token=token)
 
 
 class WorkflowRepository:
@@ -183,14 +168,20 @@ class WorkflowRepository:
         message_uuid: str | None,
         extra: dict[str, Any] | None = None,
     ) -> bool:
-        """Store a step's status unless it has one of equal or higher rank; True if stored."""
+        """Store a step's status unless it has one of equal or higher rank, or the step was never
+        sent (or sent as another message); True if stored."""
         step = f"steps[{step_index}]"
         values: dict[str, Any] = {":status": status, ":rank": rank, ":at": status_at}
         updates = [f"{step}.#status = :status", f"{step}.status_rank = :rank", f"{step}.status_at = :at"]
+        # A send attempt is recorded before the provider is called, so before any of its statuses.
+        belongs = f"attribute_exists({step}.send_state)"
         if message_uuid:
             # The status may arrive before the send's response is stored.
             values[":message_uuid"] = message_uuid
             updates.append(f"{step}.message_uuid = if_not_exists({step}.message_uuid, :message_uuid)")
+            belongs += (
+                f" AND (attribute_not_exists({step}.message_uuid) OR {step}.message_uuid = :message_uuid)"
+            )
         names = {"#status": "status"}
         for name, value in (extra or {}).items():
             # Placeholders: some names (`usage`) are DynamoDB reserved words.
@@ -200,7 +191,7 @@ class WorkflowRepository:
             self._table.update_item(
                 Key=workflow_key(dispatch_uuid),
                 UpdateExpression="SET " + ", ".join(updates),
-                ConditionExpression=f"attribute_exists(pk) AND size(steps) > :index AND "
+                ConditionExpression=f"attribute_exists(pk) AND size(steps) > :index AND {belongs} AND "
                 f"(attribute_not_exists({step}.status_rank) OR {step}.status_rank < :rank)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={**values, ":index": step_index},
