@@ -217,6 +217,33 @@ def _stop_ends_task_token_waits() -> None:
     Environment.set_error = set_error_unless_stopped  # type: ignore[method-assign]
 
 
+def _history_timeouts_are_numbers() -> None:
+    """moto records a task's `TimeoutSecondsPath` in its TaskScheduled event as whatever the path
+    evaluation left on its stack (a JSON object, not the seconds), and then cannot serialise the
+    history: `get-execution-history` answers 500. Here such a value is replaced by the number it
+    should be when it is one, and left out otherwise (AWS records the seconds)."""
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+
+    if getattr(EventManager.add_event, "numbers_only", False):
+        return
+    add_event = EventManager.add_event
+
+    def add_event_with_numeric_timeouts(manager, context, event_type, event_details=None, *args, **kwargs):
+        for details in (event_details or {}).values():
+            if not isinstance(details, dict):
+                continue
+            for key in ("timeoutInSeconds", "heartbeatInSeconds"):
+                if key in details and not isinstance(details[key], int):
+                    try:
+                        details[key] = int(details[key])
+                    except (TypeError, ValueError):
+                        del details[key]
+        return add_event(manager, context, event_type, event_details, *args, **kwargs)
+
+    add_event_with_numeric_timeouts.numbers_only = True  # type: ignore[attr-defined]
+    EventManager.add_event = add_event_with_numeric_timeouts  # type: ignore[method-assign]
+
+
 class GeneratedSecret(CloudFormationModel):
     """AWS::SecretsManager::Secret, which moto's CloudFormation does not model: the secret is
     created in moto's Secrets Manager, its value generated as GenerateSecretString would (or its
@@ -308,6 +335,7 @@ def install_moto_adapters() -> None:
     _share_interpreter_clients()
     _serialize_dynamodb()
     _stop_ends_task_token_waits()
+    _history_timeouts_are_numbers()
     default_user_config["lambda"] = {"use_docker": False}
     StateMachine.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign]
         lambda cls, *args, **kwargs: _create_state_machine_from_cloudformation(*args, **kwargs)
