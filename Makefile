@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/dispatch
 
-.PHONY: run demo test typecheck unit integration mutation bench diagram measure load lint format validate build clean
+.PHONY: run demo test typecheck unit integration mutation bench capacity diagram measure load lint format validate build clean
 
 $(STAMP): pyproject.toml layers/dispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ mutation: $(STAMP)  ## mutation testing of the domain rules (not part of `test`;
 
 bench: $(STAMP)  ## what one workflow costs: state transitions, DynamoDB reads/writes, Lambda calls
 	$(BIN)/python -m benchmarks.workflow_cost
+
+capacity: $(STAMP)  ## workflows/s each AWS quota allows and cost per million workflows (ARGS=--measure, --callbacks)
+	$(BIN)/python -m benchmarks.capacity $(ARGS)
 
 diagram: $(STAMP)  ## redraw docs/state-machine.{dot,svg} from statemachine/workflow.asl.json (no Graphviz needed)
 	$(BIN)/python -m tools.render_state_machine

@@ -138,6 +138,7 @@ class SandboxMessagesApi:
         self.deliveries: list[dict] = []
         self._lock = threading.Lock()
         self._throttled: set[str] = set()  # recipients ending in 06 that already got their 429
+        self._gates: dict[str, threading.Event] = {}  # recipient -> statuses wait until it is set
         self._event_log_path = event_log
         self._event_log = None
         self._stopping = threading.Event()
@@ -265,7 +266,19 @@ class SandboxMessagesApi:
 
     # --- status webhooks ----------------------------------------------------------------------
 
+    def hold_statuses(self, to: str) -> threading.Event:
+        """For tests that need a status to come at a chosen moment: the statuses of messages to
+        `to` are held until the returned event is set (then they follow at the usual pace)."""
+        gate = threading.Event()
+        with self._lock:
+            self._gates[to] = gate
+        return gate
+
     def _post_statuses(self, url: str, message_uuid: str, message: dict, suffix: str) -> None:
+        gate = self._gates.get(message["to"])
+        while gate is not None and not gate.wait(0.05):
+            if self._stopping.is_set():
+                return
         # One session per message: its statuses reuse one connection.
         with requests.Session() as session:
             try:

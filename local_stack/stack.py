@@ -24,6 +24,7 @@ from moto.server import ThreadedMotoServer
 from local_stack import LOCAL_REGION, moto_speedups
 from local_stack.deploy import deploy, install_moto_adapters
 from local_stack.event_sources import sqs_event_sources
+from local_stack.execution_events import ExecutionStatusEvents
 from local_stack.gateway import LocalHttpApi, routes_from_cloudformation
 from local_stack.lambda_runtime import FunctionSpec, LambdaRuntime
 from local_stack.sandbox import SandboxMessagesApi
@@ -146,6 +147,8 @@ class LocalStack:
         self.event_sources = sqs_event_sources(
             self.deployment["cfn"], self.deployment["resources"], self.client("sqs"), self.invoke_direct
         )
+        self.execution_events = ExecutionStatusEvents(session, invoke=self.invoke_function_arn)
+        self.event_sources.append(self.execution_events)
         for source in self.event_sources:
             source.start()
         return self
@@ -251,6 +254,12 @@ class LocalStack:
     def invoke_function(self, logical_id: str, event: dict[str, Any]) -> tuple[Any, bool]:
         """Invoke a deployed function through moto's Lambda API (lambda:Invoke)."""
         response = self._lambda.invoke(FunctionName=self.physical_id(logical_id), Payload=json.dumps(event))
+        payload = json.loads(response["Payload"].read() or b"null")
+        return payload, "FunctionError" in response
+
+    def invoke_function_arn(self, function_arn: str, event: dict[str, Any]) -> tuple[Any, bool]:
+        """Invoke a deployed function by its ARN (as an EventBridge target names it)."""
+        response = self._lambda.invoke(FunctionName=function_arn, Payload=json.dumps(event))
         payload = json.loads(response["Payload"].read() or b"null")
         return payload, "FunctionError" in response
 

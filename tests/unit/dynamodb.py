@@ -86,3 +86,27 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(item) for item in value]
     return value
+
+
+def wait_for_status(table: Any, dispatch_uuid: str, step_index: int, task_token: str) -> bool:
+    """What the state machine writes when it starts waiting on a step (the "Wait for a deciding
+    status" task of statemachine/workflow.asl.json, run for real by the integration tests): store
+    its task token, unless the step was decided already. False when the condition failed."""
+    try:
+        table.update_item(
+            Key={"pk": f"WORKFLOW#{dispatch_uuid}"},
+            UpdateExpression="SET task_token = :token, task_token_step = :step",
+            ConditionExpression=f"#status = :in_progress AND current_step = :step "
+            f"AND attribute_not_exists(steps[{step_index}].outcome)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":token": task_token,
+                ":in_progress": "in_progress",
+                ":step": step_index,
+            },
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

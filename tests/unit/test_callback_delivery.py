@@ -85,6 +85,15 @@ def test_the_final_report_totals_usage_and_explains_each_message():
     assert report["_links"]["workflow"]["href"] == f"/v0.1/workflows/{DISPATCH_UUID}"
 
 
+def test_the_final_report_of_a_workflow_ended_by_a_fault_says_why():
+    item = finished_item(status="error", error_reason="execution failed (States.Runtime)")
+
+    report = final_report_body(final_report_event(DISPATCH_UUID), item)
+
+    assert (report["status"], report["error_reason"]) == ("error", "execution failed (States.Runtime)")
+    assert "error_reason" not in final_report_body(final_report_event(DISPATCH_UUID), finished_item())
+
+
 def test_a_status_callback_is_signed_and_names_its_recipient_and_workflow():
     post = Post()
     event = status_event(

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 
 from dispatch.api.examples import example_workflow
 from dispatch.domain.credentials import parse_basic
+from dispatch.domain.reconciliation import ExecutionStatusEvent
 from dispatch.domain.sending import parse_client_ref
 from dispatch.domain.status_updates import StatusWebhook
 from dispatch.domain.workflow_request import parse_workflow_request
@@ -178,6 +179,30 @@ def test_send_message_event_is_the_task_input_the_state_machine_passes():
     assert isinstance(event["dispatch_uuid"], str) and 1 <= len(event["dispatch_uuid"]) <= 64
     assert type(event["step_index"]) is int and event["step_index"] >= 0
     assert event["dispatch_uuid"] == load_event("get_workflow")["pathParameters"]["dispatch_uuid"]
+
+
+# --- EventBridge ----------------------------------------------------------------------------------------
+
+
+def reconcile_rule_pattern() -> dict[str, Any]:
+    function = load_template()["Resources"]["ReconcileExecutionFunction"]
+    (rule,) = [e for e in function["Properties"]["Events"].values() if e["Type"] == "EventBridgeRule"]
+    return rule["Properties"]["Pattern"]
+
+
+def test_reconcile_event_is_a_failed_execution_of_the_sample_workflow_that_its_rule_matches():
+    raw = load_event("reconcile_execution")
+    event = ExecutionStatusEvent.model_validate(raw)
+    pattern = reconcile_rule_pattern()
+
+    assert raw["source"] in pattern["source"]
+    assert raw["detail-type"] in pattern["detail-type"]
+    assert event.detail.status in pattern["detail"]["status"]
+    # The execution is named by the workflow's dispatch_uuid, like every execution of the machine.
+    assert event.detail.name == load_event("get_workflow")["pathParameters"]["dispatch_uuid"]
+    assert event.detail.execution_arn.endswith(f":{event.detail.name}")
+    assert raw["resources"] == [event.detail.execution_arn]
+    assert json.loads(raw["detail"]["input"])["dispatch_uuid"] == event.detail.name
 
 
 # --- sample data ---------------------------------------------------------------------------------------

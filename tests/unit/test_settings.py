@@ -24,6 +24,7 @@ SETTINGS: dict[str, type[config.FunctionSettings]] = {
     "send_message": config.SendMessageSettings,
     "status_webhook": config.StatusWebhookSettings,
     "deliver_callback": config.DeliverCallbackSettings,
+    "reconcile_execution": config.ReconcileExecutionSettings,
 }
 # A malformed value of a number or flag each function reads (None: it reads none).
 MALFORMED: dict[str, tuple[str, str] | None] = {

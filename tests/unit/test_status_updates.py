@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from dynamodb import fail_over, items
+from dynamodb import fail_over, items, wait_for_status
 from fakes import DISPATCH_UUID, PII, stored_canonical_workflow
 
 from dispatch.clock import iso
-from dispatch.domain.status_updates import RecordResult, StatusWebhook, record_message_status
+from dispatch.domain.status_updates import RecordResult, StatusWebhook, Wake, record_message_status
 from dispatch.storage.workflow_repository import WorkflowRepository
 
 NOW = datetime(2025, 1, 2, 3, 6, 0, tzinfo=UTC)
@@ -141,10 +141,10 @@ def test_reaching_the_condition_completes_the_workflow_at_once(workflows) -> Non
     assert stored["steps"][0]["status"] == "read"
 
 
-@pytest.mark.parametrize("status", ["submitted", "delivered", "rejected", "undeliverable"])
+@pytest.mark.parametrize("status", ["submitted", "delivered"])
 def test_a_status_short_of_the_condition_is_recorded_but_decides_nothing(workflows, status: str) -> None:
     # Given step 0 waits for read
-    # When a lower status (or a failure, which waits for the expiry) arrives
+    # When a lower status arrives
     result = record(workflows, status)
     # Then it is stored, and the workflow goes on waiting
     stored = workflow(workflows)
@@ -204,11 +204,37 @@ def test_a_success_after_a_terminal_failure_does_not_complete_the_workflow(workf
     assert record(workflows, failure, second=1) is RecordResult.RECORDED
     # When a read arrives afterwards, and is ignored as out of order
     assert record(workflows, "read", second=2) is RecordResult.IGNORED
-    # Then the step's stored failure stands: the workflow waits for the expiry to fail over
+    # Then the step's stored failure stands: the workflow fails over, it does not complete
     stored = workflow(workflows)
     assert stored["steps"][0]["status"] == failure
+    assert stored["steps"][0]["outcome"] == failure
     assert stored["status"] == "in_progress"
-    assert "outcome" not in stored["steps"][0]
+
+
+@pytest.mark.parametrize("failure", ["rejected", "undeliverable"])
+def test_a_failed_message_decides_its_step_at_once_and_leaves_the_failover_to_the_state_machine(
+    workflows, failure: str
+) -> None:
+    # Given step 0 waits for read
+    # When its message fails
+    result = record(workflows, failure)
+    # Then the step is decided with that outcome now, not at its expiry; the workflow goes on
+    # (moving to step 1 is the state machine's conditional write, once woken)
+    stored = workflow(workflows)
+    assert result is RecordResult.RECORDED
+    assert (stored["steps"][0]["outcome"], stored["steps"][0]["outcome_at"]) == (failure, iso(NOW))
+    assert (stored["status"], stored["current_step"]) == ("in_progress", 0)
+    assert "finished_at" not in stored
+
+
+def test_a_failure_after_the_step_expired_changes_nothing(workflows, fail_over_from_first_step) -> None:
+    # Given step 0 expired and the workflow moved on to step 1
+    fail_over_from_first_step()
+    # When step 0's rejection arrives late
+    record(workflows, "rejected")
+    # Then step 0 keeps the outcome the state machine gave it
+    stored = workflow(workflows)
+    assert (stored["current_step"], stored["steps"][0]["outcome"]) == (1, "expired")
 
 
 # -- deciding the last step (no condition) -----------------------------------------------------
@@ -407,3 +433,132 @@ def test_a_late_status_after_a_failover_publishes_no_final_report(
 
     assert [e.kind for e in published] == ["message_status"]
     assert workflow(workflows)["status"] == "in_progress"
+
+
+# -- waking the execution (the ring) ----------------------------------------------------------------
+
+TOKEN = "AQB8AAAAKgAAAAMAAAAAAAAAAc-token-of-step-"
+
+
+class Bell:
+    """A stand-in for the Step Functions adapter: records every ring."""
+
+    def __init__(self) -> None:
+        self.rings: list[tuple[str, str, str]] = []
+
+    def __call__(self, task_token: str, error: Wake, cause: str) -> None:
+        self.rings.append((task_token, str(error), cause))
+
+
+def waiting_on(workflows, step_index: int) -> str:
+    """The state machine's "Wait for a deciding status" stored its token for step `step_index`."""
+    token = f"{TOKEN}{step_index}"
+    assert wait_for_status(workflows._table, DISPATCH_UUID, step_index, token)
+    return token
+
+
+def record_ringing(workflows, bell: Bell, status: str, **options) -> RecordResult:
+    return record_message_status(webhook(status, **options), workflows=workflows, ring=bell, now=lambda: NOW)
+
+
+def test_the_status_that_meets_the_condition_wakes_the_execution_once_and_takes_the_token(workflows):
+    bell = Bell()
+    token = waiting_on(workflows, 0)
+
+    for status in ("submitted", "delivered", "read"):
+        record_ringing(workflows, bell, status)
+
+    assert bell.rings == [(token, "Step.WorkflowEnded", "completed: read")]
+    assert "task_token" not in workflow(workflows)  # used once, then gone
+
+
+@pytest.mark.parametrize("failure", ["rejected", "undeliverable"])
+def test_a_failed_message_wakes_the_execution_to_fail_over_now(workflows, failure):
+    bell = Bell()
+    token = waiting_on(workflows, 0)
+
+    record_ringing(workflows, bell, failure)
+
+    assert bell.rings == [(token, "Step.MessageFailed", failure)]
+    assert workflow(workflows)["steps"][0]["outcome"] == failure
+
+
+@pytest.mark.parametrize(
+    ("status", "cause"),
+    [
+        ("delivered", "completed: delivered"),
+        ("rejected", "error: rejected"),
+        ("undeliverable", "error: undeliverable"),
+    ],
+)
+def test_the_last_steps_final_status_wakes_the_execution_to_end(
+    workflows, fail_over_from_first_step, status, cause
+):
+    bell = Bell()
+    fail_over_from_first_step()
+    token = waiting_on(workflows, 1)
+
+    record_ringing(workflows, bell, status, step=1)
+
+    assert bell.rings == [(token, "Step.WorkflowEnded", cause)]
+
+
+@pytest.mark.parametrize("status", ["read", "rejected"])
+def test_a_repeated_deciding_status_rings_no_more(workflows, status):
+    bell = Bell()
+    waiting_on(workflows, 0)
+    record_ringing(workflows, bell, status)
+
+    record_ringing(workflows, bell, status)  # the Messages API delivers it again
+    record_ringing(workflows, bell, status, second=9)
+
+    assert len(bell.rings) == 1
+
+
+@pytest.mark.parametrize("status", ["read", "rejected"])
+def test_a_status_for_a_step_already_failed_over_rings_nothing(workflows, fail_over_from_first_step, status):
+    # Given step 0 expired: the state machine failed over and now waits on step 1
+    bell = Bell()
+    waiting_on(workflows, 0)
+    fail_over_from_first_step()
+    step_1_token = waiting_on(workflows, 1)
+    # When step 0's deciding status arrives late
+    record_ringing(workflows, bell, status)
+    # Then nothing rings, and step 1's wait keeps its token
+    assert bell.rings == []
+    assert workflow(workflows)["task_token"] == step_1_token
+
+
+def test_a_decision_before_the_execution_stored_its_token_rings_nothing(workflows):
+    # Given the read arrives before the state machine began waiting on step 0
+    bell = Bell()
+    record_ringing(workflows, bell, "read")
+    # Then there is no token to ring, and the token the state machine tries to store is refused
+    # (its conditional write fails: the wait ends at once)
+    assert bell.rings == []
+    assert not wait_for_status(workflows._table, DISPATCH_UUID, 0, f"{TOKEN}0")
+
+
+def test_a_status_short_of_a_decision_rings_nothing(workflows):
+    bell = Bell()
+    waiting_on(workflows, 0)
+
+    record_ringing(workflows, bell, "submitted")
+    record_ringing(workflows, bell, "delivered")
+
+    assert bell.rings == []
+    assert workflow(workflows)["task_token"] == f"{TOKEN}0"
+
+
+def test_a_token_stored_for_another_step_is_never_rung(workflows, table):
+    # Given (against every write's intent) a token that belongs to step 1 sits on the item
+    bell = Bell()
+    table.update_item(
+        Key={"pk": f"WORKFLOW#{DISPATCH_UUID}"},
+        UpdateExpression="SET task_token = :token, task_token_step = :step",
+        ExpressionAttributeValues={":token": f"{TOKEN}1", ":step": 1},
+    )
+    # When step 0 is decided
+    record_ringing(workflows, bell, "read")
+    # Then that token is not rung for it
+    assert bell.rings == []

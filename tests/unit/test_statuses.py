@@ -11,6 +11,7 @@ from dispatch.domain.statuses import (
     WorkflowStatus,
     decision_for,
     effective_condition,
+    fails_over_at_once,
     is_status_of_step,
     meets_condition,
     rank,
@@ -135,9 +136,27 @@ def test_a_step_with_a_condition_completes_the_workflow_only_when_the_condition_
 
 @pytest.mark.parametrize("condition", ["delivered", "read"])
 @pytest.mark.parametrize("failure", FAILURES)
-def test_a_failure_on_a_step_with_a_condition_decides_nothing_until_the_expiry(failure, condition) -> None:
-    # The state machine fails over when the wait ends; the webhook must not end the workflow.
+def test_a_failure_on_a_step_with_a_condition_does_not_end_the_workflow(failure, condition) -> None:
+    # It fails over instead: the webhook must not end the workflow.
     assert decision_for(failure, condition_status=condition) is None
+
+
+@pytest.mark.parametrize("condition", ["delivered", "read"])
+@pytest.mark.parametrize("failure", FAILURES)
+def test_a_failure_on_a_step_with_a_condition_fails_over_at_once_with_its_outcome(failure, condition) -> None:
+    assert fails_over_at_once(failure, condition_status=condition) == StepOutcome(failure.value)
+
+
+@pytest.mark.parametrize("condition", ["delivered", "read", None])
+@pytest.mark.parametrize("success", SUCCESSES)
+def test_no_success_fails_over(success, condition) -> None:
+    assert fails_over_at_once(success, condition_status=condition) is None
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+def test_a_failure_on_the_last_step_does_not_fail_over_it_ends_the_workflow(failure) -> None:
+    assert fails_over_at_once(failure, condition_status=None) is None
+    assert decision_for(failure, condition_status=None) == (WorkflowStatus.ERROR, StepOutcome(failure.value))
 
 
 # -- decision_for: the last step (no failover, so no condition) --------------------------------

@@ -373,6 +373,21 @@ def test_the_view_of_a_finished_workflow_shows_each_steps_state_but_not_internal
     assert pii_in(view) == []
 
 
+def test_the_view_of_a_workflow_ended_by_a_fault_says_why_and_never_shows_the_task_token() -> None:
+    item = canonical_item()
+    item.update(status="error", finished_at="2025-01-02T03:20:00.000Z", error_reason="execution failed (X)")
+    item.update(task_token="AQB-token", task_token_step=0)
+
+    view = workflow_view(item)
+
+    assert (view["status"], view["error_reason"]) == ("error", "execution failed (X)")
+    assert "AQB-token" not in json.dumps(view)
+
+
+def test_the_view_of_a_workflow_in_progress_has_no_error_reason() -> None:
+    assert "error_reason" not in workflow_view(canonical_item())
+
+
 def test_the_view_of_an_item_without_updated_at_uses_created_at() -> None:
     item = canonical_item()
     del item["updated_at"]

@@ -87,6 +87,10 @@ class StatusWebhookSettings(FunctionSettings):
     callback_queue_url: Required = Field(alias="CALLBACK_QUEUE_URL")
 
 
+class ReconcileExecutionSettings(FunctionSettings):
+    callback_queue_url: Required = Field(alias="CALLBACK_QUEUE_URL")
+
+
 class DeliverCallbackSettings(FunctionSettings):
     callback_queue_url: Required = Field(alias="CALLBACK_QUEUE_URL")
     callback_retry_base_seconds: Seconds = Field(5, alias="CALLBACK_RETRY_BASE_SECONDS")

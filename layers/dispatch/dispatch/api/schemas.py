@@ -107,6 +107,11 @@ class WorkflowView(ResponseModel):
     created_at: Timestamp
     updated_at: Timestamp
     finished_at: Timestamp | None = Field(None, description="Absent while in progress")
+    error_reason: str | None = Field(
+        None,
+        description="Why the workflow ended in error when no message status explains it "
+        "(e.g. `execution failed (States.Runtime)`); absent otherwise",
+    )
     current_step: int = Field(ge=0)
     workflow: list[StepView]
     links: SelfLinks = Field(alias="_links")

@@ -39,6 +39,8 @@ def workflow_view(item: dict[str, Any]) -> dict[str, Any]:
     }
     if item.get("finished_at"):
         view["finished_at"] = _normalized("finished_at", item["finished_at"])
+    if item.get("error_reason"):
+        view["error_reason"] = item["error_reason"]
     view["current_step"] = item["current_step"]
     view["workflow"] = [
         {"index": index, **{key: _normalized(key, step[key]) for key in _STEP_FIELDS if key in step}}

@@ -64,7 +64,11 @@ class WorkflowStore(Protocol):
         workflow_status: WorkflowStatus,
         outcome: StepOutcome,
         now: str,
-    ) -> bool: ...
+    ) -> StepDecided | None: ...
+
+    def fail_step(
+        self, dispatch_uuid: str, step_index: int, *, outcome: StepOutcome, now: str
+    ) -> StepDecided | None: ...
 
     def cancel(self, dispatch_uuid: str, step_index: int, now: str) -> bool: ...
 
@@ -123,3 +127,18 @@ class Publish(Protocol):
     """Puts a callback event on its way to the customer (adapter: CallbackQueue.publish)."""
 
     def __call__(self, event: CallbackEvent) -> None: ...
+
+
+@dataclass(frozen=True)
+class StepDecided:
+    """A step decided by our own conditional write, with the task token it took from the item
+    (None when the execution had not stored one yet, or it belongs to another step)."""
+
+    step_index: int
+    task_token: str | None = None
+
+    @classmethod
+    def from_old_values(cls, step_index: int, old: dict[str, Any]) -> StepDecided:
+        stored_for = old.get("task_token_step")
+        token = old.get("task_token") if stored_for is not None and int(stored_for) == step_index else None
+        return cls(step_index=step_index, task_token=token)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.errors import InvalidStatusWebhook, MalformedBody
-from dispatch.domain.ports import Clock, Publish, WorkflowStore
+from dispatch.domain.ports import Clock, Publish, StepDecided, WorkflowStore
 from dispatch.domain.sending import parse_client_ref
 from dispatch.domain.status_errors import dispatch_error
 from dispatch.domain.statuses import (
@@ -16,12 +18,26 @@ from dispatch.domain.statuses import (
     RecordResult,
     decision_for,
     effective_condition,
+    fails_over_at_once,
     is_status_of_step,
     rank,
 )
 from dispatch.domain.translate import MAX_CLIENT_REF_LENGTH
 from dispatch.integrations.callbacks import FINAL_STATUSES, final_report_event, status_event
 from dispatch.observability import logger
+
+
+class Wake(StrEnum):
+    """The errors that end the state machine's wait on a decided step: its Parallel state
+    catches them by name (statemachine/workflow.asl.json)."""
+
+    WORKFLOW_ENDED = "Step.WorkflowEnded"  # condition met, or the last message's final status
+    MESSAGE_FAILED = "Step.MessageFailed"  # rejected/undeliverable with a failover: fail over now
+
+
+# ring(task_token, error, cause): hands the token back to Step Functions, ending the wait with
+# `error`. Best effort: the adapter logs and swallows failures (DynamoDB decided, not the ring).
+Ring = Callable[[str, Wake, str], object]
 
 
 class StatusWebhook(BaseModel):
@@ -57,10 +73,13 @@ def record_message_status(
     *,
     workflows: WorkflowStore,
     publish: Publish | None = None,
+    ring: Ring | None = None,
     now: Clock = utc_now,
 ) -> RecordResult:
-    """Store the status on its step (only ever moving forward) and, if it settles the step's
-    condition, end the workflow at once: completed, or error for a failed last message."""
+    """Store the status on its step (only ever moving forward) and, if it decides the step, say
+    so with a conditional write: the workflow ends (completed, or error for a failed last
+    message), or the failed message's step fails over now. Then wake the execution waiting on
+    that step, if our write decided it."""
     located = parse_client_ref(webhook.client_ref) or workflows.find_step_by_message_uuid(
         webhook.message_uuid
     )
@@ -113,7 +132,7 @@ def record_message_status(
             settled, condition_status=effective_condition(step.get("condition_status"), step.get("channel"))
         )
     )
-    if decision is not None:
+    if settled is not None and decision is not None:
         workflow_status, outcome = decision
         # Conditional: a no-op when the state machine already failed over from this step.
         decided = workflows.decide_step(
@@ -123,7 +142,23 @@ def record_message_status(
             logger.info("Workflow decided by a status", extra={"workflow_status": workflow_status})
         if publish and (decided or workflow["status"] in FINAL_STATUSES):
             publish(final_report_event(dispatch_uuid))
+        _wake(ring, decided, Wake.WORKFLOW_ENDED, cause=f"{workflow_status.value}: {settled.value}")
+    elif settled is not None and (
+        failed := fails_over_at_once(settled, condition_status=step.get("condition_status"))
+    ):
+        # Conditional: a no-op when the step was decided (or failed over from) already.
+        failed_over = workflows.fail_step(dispatch_uuid, step_index, outcome=failed, now=iso(now()))
+        if failed_over:
+            logger.info("Message failed; failing over now", extra={"outcome": failed})
+        _wake(ring, failed_over, Wake.MESSAGE_FAILED, cause=failed.value)
     return RecordResult.RECORDED if stored else RecordResult.IGNORED
+
+
+def _wake(ring: Ring | None, decided: StepDecided | None, error: Wake, *, cause: str) -> None:
+    """Only the write that decided the step rings, and only with the token it took: a late,
+    repeated or stale status has nothing to send."""
+    if ring is not None and decided is not None and decided.task_token:
+        ring(decided.task_token, error, cause)
 
 
 def _stored_status(step: dict[str, Any], *, at_least: MessageStatus) -> MessageStatus | None:

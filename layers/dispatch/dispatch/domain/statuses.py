@@ -87,11 +87,11 @@ def is_status_of_step(step: dict, message_uuid: str | None) -> bool:
 def decision_for(
     status: MessageStatus, *, condition_status: str | None
 ) -> tuple[WorkflowStatus, StepOutcome] | None:
-    """What a status decides for the workflow at once, if anything.
+    """What a status decides for the whole workflow at once, if anything.
 
-    A step with a failover condition is decided by reaching that condition (completed); its
-    failures wait for the expiry, when the state machine fails over. The last step (no
-    failover) is decided by any final status: delivered/read completes, a failure is an error.
+    A step with a failover condition ends the workflow by reaching that condition (completed);
+    its failures fail over instead (see `fails_over_at_once`). The last step (no failover) is
+    decided by any final status: delivered/read completes, a failure is an error.
     """
     if condition_status is not None:
         if meets_condition(status, condition_status):
@@ -101,4 +101,12 @@ def decision_for(
         return WorkflowStatus.ERROR, StepOutcome(status.value)
     if meets_condition(status, MessageStatus.DELIVERED):
         return WorkflowStatus.COMPLETED, StepOutcome.CONDITION_MET
+    return None
+
+
+def fails_over_at_once(status: MessageStatus, *, condition_status: str | None) -> StepOutcome | None:
+    """The outcome of a step whose message failed (`rejected`, `undeliverable`) while it has a
+    failover: the step is decided and the next message goes now, not at the step's expiry."""
+    if condition_status is not None and status in FAILURES:
+        return StepOutcome(status.value)
     return None

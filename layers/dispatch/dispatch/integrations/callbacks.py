@@ -163,6 +163,9 @@ class FinalReport(BaseModel):
     dispatch_uuid: str
     template: str
     status: Literal["completed", "error", "cancelled"]
+    error_reason: str | None = Field(
+        default=None, description="Why it ended in error when no message status explains it."
+    )
     timestamp: str
     usage: Usage | None = Field(default=None, description="Total of the messages' usage.")
     links: ReportLinks = Field(alias="_links")
@@ -219,6 +222,7 @@ def final_report_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[st
         dispatch_uuid=workflow["dispatch_uuid"],
         template=workflow["template"],
         status=workflow["status"],
+        error_reason=workflow.get("error_reason"),
         timestamp=_timestamp(workflow.get("finished_at") or workflow["updated_at"]),
         usage=_total_usage(steps),
         links=ReportLinks(

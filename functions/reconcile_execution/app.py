@@ -1,0 +1,26 @@
+"""EventBridge target: Step Functions execution status changes (FAILED, TIMED_OUT, ABORTED) of the
+workflow state machine. Ends a workflow its execution left in progress, and reports it."""
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+
+from dispatch.domain.reconciliation import ExecutionStatusEvent, reconcile_execution
+from dispatch.integrations.callbacks import CallbackQueue
+from dispatch.observability import logger, metrics, tracer
+from dispatch.settings import ReconcileExecutionSettings
+from dispatch.storage.workflow_repository import WorkflowRepository
+
+settings = ReconcileExecutionSettings.from_environ()
+workflows = WorkflowRepository(boto3.resource("dynamodb").Table(settings.table_name))
+callbacks = CallbackQueue(boto3.client("sqs"), settings.callback_queue_url)
+
+
+@logger.inject_lambda_context(correlation_id_path="detail.name")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    change = ExecutionStatusEvent.model_validate(event).detail
+    result = reconcile_execution(change, workflows=workflows, publish=callbacks.publish)
+    logger.info("Execution reconciled", extra={"execution_status": change.status, "result": result})
+    metrics.add_metric(name=f"Reconciled_{result}", unit=MetricUnit.Count, value=1)
+    return {"result": result}
