@@ -3,7 +3,7 @@
     python -m admin.accounts create [--name NAME] [--api-key KEY] [--callback-url URL]
     python -m admin.accounts list
     python -m admin.accounts rotate-secret ACCOUNT_ID
-    python -m admin.accounts rotate-signature-secret ACCOUNT_ID
+    python -m admin.accounts rotate-signature-secret ACCOUNT_ID [--stage | --activate]
     python -m admin.accounts set-callback ACCOUNT_ID (URL | --clear)
     python -m admin.accounts register-application ACCOUNT_ID --public-key-file PEM [--name NAME]
     python -m admin.accounts list-applications ACCOUNT_ID
@@ -13,18 +13,23 @@ stack's WorkflowsTableName output), and `--endpoint-url` (e.g. the local stack's
 `--region`, `--json`. Output is `key=value` lines, one line per item for lists (values are
 shell-quoted when needed); secrets are printed once, when created or rotated, and never listed.
 Exit status: 0 done, 1 not found or already exists, 2 usage or invalid input.
+
+Callback URLs must be https to a public host; loopback (http too) is allowed only against the
+local stack: with `--endpoint-url` on this machine, or ALLOW_HTTP_LOOPBACK_CALLBACKS=true.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.exceptions import ClientError
@@ -38,7 +43,7 @@ from dispatch.domain.accounts import (
     validate_callback_url,
 )
 from dispatch.domain.applications import InvalidPublicKey
-from dispatch.storage.account_repository import AccountRepository
+from dispatch.storage.account_repository import AccountRepository, NoStagedSecret
 
 OK, FAILED, USAGE = 0, 1, 2
 TABLE_OUTPUT = "WorkflowsTableName"
@@ -77,11 +82,25 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("list", parents=[common], help="list accounts (never their secrets)")
 
-    for name, what in [
-        ("rotate-secret", "replace the API secret; prints the new one once"),
-        ("rotate-signature-secret", "replace the callback signature secret; prints it once"),
-    ]:
-        commands.add_parser(name, parents=[common], help=what).add_argument("account_id")
+    commands.add_parser(
+        "rotate-secret", parents=[common], help="replace the API secret; prints the new one once"
+    ).add_argument("account_id")
+    rotate_signature = commands.add_parser(
+        "rotate-signature-secret",
+        parents=[common],
+        help="replace the callback signature secret; prints it once (--stage, then --activate, "
+        "for a rotation the customer can overlap)",
+    )
+    rotate_signature.add_argument("account_id")
+    phase = rotate_signature.add_mutually_exclusive_group()
+    phase.add_argument(
+        "--stage",
+        action="store_true",
+        help="generate the next secret and print it; callbacks keep the current one",
+    )
+    phase.add_argument(
+        "--activate", action="store_true", help="sign callbacks with the staged secret from now on"
+    )
 
     callback = commands.add_parser(
         "set-callback", parents=[common], help="set or clear the default callback URL"
@@ -126,7 +145,7 @@ ONCE = "(secrets are shown only now: store them safely)"
 
 def _create(accounts: AccountRepository, args: argparse.Namespace) -> Result:
     if args.callback_url:
-        _valid_callback_url(args.callback_url)
+        _valid_callback_url(args.callback_url, args)
     try:
         account = create_account(
             accounts,
@@ -134,6 +153,7 @@ def _create(accounts: AccountRepository, args: argparse.Namespace) -> Result:
             account_id=args.account_id,
             name=args.name,
             callback_url=args.callback_url,
+            allow_loopback_callback=_local(args),
         )
     except AccountExists as error:
         raise CommandError(str(error), FAILED) from None
@@ -162,15 +182,31 @@ def _rotate_secret(accounts: AccountRepository, args: argparse.Namespace) -> Res
 
 
 def _rotate_signature_secret(accounts: AccountRepository, args: argparse.Namespace) -> Result:
-    with _account(args.account_id):
-        secret = accounts.rotate_signature_secret(args.account_id)
+    try:
+        with _account(args.account_id):
+            if args.stage:
+                secret = accounts.stage_signature_secret(args.account_id)
+                note = (
+                    f"{ONCE}\n(staged: callbacks are still signed with the current secret; once the"
+                    " customer verifies with both, run rotate-signature-secret --activate)"
+                )
+                return [{"account_id": args.account_id, "next_signature_secret": secret}], note
+            if args.activate:
+                accounts.activate_signature_secret(args.account_id)
+                note = "(callbacks are signed with the staged secret from now on)"
+                return [{"account_id": args.account_id, "activated": "true"}], note
+            secret = accounts.rotate_signature_secret(args.account_id)
+    except NoStagedSecret:
+        raise CommandError(
+            f"account {args.account_id!r} has no staged secret: run --stage first", FAILED
+        ) from None
     return [{"account_id": args.account_id, "signature_secret": secret}], ONCE
 
 
 def _set_callback(accounts: AccountRepository, args: argparse.Namespace) -> Result:
-    url = None if args.clear else _valid_callback_url(args.url)
+    url = None if args.clear else _valid_callback_url(args.url, args)
     with _account(args.account_id):
-        accounts.set_callback_url(args.account_id, url)
+        accounts.set_callback_url(args.account_id, url, allow_loopback=_local(args))
     return [{"account_id": args.account_id, "callback_url": url or ""}], None
 
 
@@ -218,9 +254,17 @@ def _account(account_id: str) -> Iterator[None]:
         raise CommandError(f"no account {account_id!r}", FAILED) from None
 
 
-def _valid_callback_url(url: str) -> str:
+def _local(args: argparse.Namespace) -> bool:
+    """Whether this is the local stack, whose functions deliver callbacks to loopback too."""
+    if os.environ.get("ALLOW_HTTP_LOOPBACK_CALLBACKS") == "true":
+        return True
+    host = urlsplit(args.endpoint_url).hostname if args.endpoint_url else None
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+def _valid_callback_url(url: str, args: argparse.Namespace) -> str:
     try:
-        return validate_callback_url(url)
+        return validate_callback_url(url, allow_loopback=_local(args))
     except InvalidCallbackUrl as error:
         raise CommandError(f"callback URL {error}", USAGE) from None
 

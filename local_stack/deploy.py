@@ -16,6 +16,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudformation.parsing import get_model_list, get_model_map, get_name_type_map
+from moto.core.common_models import CloudFormationModel
 from moto.stepfunctions.models import StateMachine
 from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
 from samtranslator.parser.parser import Parser
@@ -101,6 +104,43 @@ def _create_state_machine_from_cloudformation(
     )
 
 
+class _LocalAlarm(CloudFormationModel):
+    """moto's CloudFormation models no AWS::CloudWatch::Alarm; the template's alarms become these
+    placeholders, so that the stack deploys and the dashboard's references to them resolve.
+    Nothing evaluates them locally (moto evaluates no alarm)."""
+
+    def __init__(self, name: str, arn: str) -> None:
+        self.name, self.arn = name, arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        name = cloudformation_json["Properties"].get("AlarmName") or resource_name
+        return cls(name, f"arn:aws:cloudwatch:{region_name}:{account_id}:alarm:{name}")
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+
 def install_moto_adapters() -> None:
     """Process-wide moto settings the local stack needs: execute the ASL, run Lambdas in-process."""
     from moto.core.config import default_user_config
@@ -113,6 +153,9 @@ def install_moto_adapters() -> None:
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", message="Tried to parse AWS::ApiGatewayV2")
 
+    # The resource types moto's CloudFormation knows are cached: let it see _LocalAlarm.
+    for cached in (get_model_list, get_model_map, get_name_type_map):
+        cached.cache_clear()
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     default_user_config["lambda"] = {"use_docker": False}
     StateMachine.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign]

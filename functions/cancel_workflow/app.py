@@ -4,7 +4,6 @@ import contextlib
 import os
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 
 from dispatch.api.problems import conflict, service_unavailable
 from dispatch.api.resolver import json_response, new_resolver, owned_workflow
@@ -47,11 +46,10 @@ def handle_cancel_workflow(dispatch_uuid: str):
         raise conflict(detail) from None
     except TimeoutError:
         raise service_unavailable("The workflow was changing while we cancelled it; try again.") from None
-    if item.get("callback_url"):
-        # Also on a repeated cancel: the queue drops duplicates, the receiver has the event id.
-        callbacks.publish(final_report_event(dispatch_uuid))
+    # Also on a repeated cancel: the queue drops duplicates, the receiver has the event id. Also
+    # without a callback URL: the final report is where the outcome is counted (WorkflowsCancelled).
+    callbacks.publish(final_report_event(dispatch_uuid))
     logger.info("Workflow cancelled", extra={"dispatch_uuid": dispatch_uuid})
-    metrics.add_metric(name="WorkflowsCancelled", unit=MetricUnit.Count, value=1)
     return json_response(200, workflow_view(item))
 
 

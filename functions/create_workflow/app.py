@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -31,7 +30,7 @@ from dispatch.api.schemas import WorkflowCreated
 from dispatch.clock import iso, utc_now
 from dispatch.domain.workflow_request import parse_workflow_request
 from dispatch.domain.workflows import create_workflow
-from dispatch.observability import logger, metrics, tracer
+from dispatch.observability import Metric, count, logger, metrics, tracer
 from dispatch.storage.account_repository import AccountRepository
 from dispatch.storage.workflow_repository import WorkflowRepository
 
@@ -114,7 +113,7 @@ def start(request, account_id: str) -> dict:
         default_callback_url=None if request.callback else default_callback_url(account_id),
     )
     logger.info("Workflow started", extra={"dispatch_uuid": dispatch_uuid, "steps": len(request.workflow)})
-    metrics.add_metric(name="WorkflowsCreated", unit=MetricUnit.Count, value=1)
+    count(Metric.WORKFLOWS_CREATED)
     return {"dispatch_uuid": dispatch_uuid}
 
 

@@ -1,25 +1,53 @@
 """SQS (FIFO) consumer: deliver callback events to the customer, or schedule their retry."""
 
+import functools
 import os
 
 import boto3
-import requests
 from aws_lambda_powertools.metrics import MetricUnit
 
-from dispatch.integrations.callbacks import CallbackEvent, Delivery, deliver, process_batch, retry_delay
-from dispatch.observability import logger, metrics, tracer
+from dispatch.domain.outcomes import workflow_measurements
+from dispatch.integrations.callbacks import (
+    CallbackEvent,
+    CallbackQueue,
+    Delivery,
+    deliver,
+    post_to_public_address,
+    process_batch,
+    retry_delay,
+)
+from dispatch.observability import Metric, count, logger, metrics, record_by_channel, tracer
 from dispatch.storage.account_repository import AccountRepository
 from dispatch.storage.workflow_repository import WorkflowRepository
 
 QUEUE_URL = os.environ["CALLBACK_QUEUE_URL"]
 RETRY_BASE_SECONDS = int(os.environ.get("CALLBACK_RETRY_BASE_SECONDS", "5"))
 RETRY_MAX_SECONDS = int(os.environ.get("CALLBACK_RETRY_MAX_SECONDS", "900"))
+# Only the local stack sets this: callbacks to a receiver on the same machine.
+ALLOW_HTTP_LOOPBACK_CALLBACKS = os.environ.get("ALLOW_HTTP_LOOPBACK_CALLBACKS") == "true"
 
 table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
 workflows = WorkflowRepository(table)
 accounts = AccountRepository(table)
 sqs = boto3.client("sqs")
-http = requests.Session()
+dead_letters = CallbackQueue(sqs, os.environ["CALLBACK_DEAD_LETTER_QUEUE_URL"])
+post = functools.partial(post_to_public_address, allow_loopback=ALLOW_HTTP_LOOPBACK_CALLBACKS)
+
+OUTCOME_METRICS = {
+    "delivered": Metric.CALLBACKS_DELIVERED,
+    "retry": Metric.CALLBACKS_RETRIED,
+    "dropped": Metric.CALLBACKS_DROPPED,
+    "dead_letter": Metric.CALLBACKS_DEAD_LETTERED,
+}
+
+
+def count_workflow_outcome(workflow: dict) -> None:
+    for measurement in workflow_measurements(workflow):
+        if measurement.channel is None:
+            count(measurement.metric, measurement.value)
+        else:
+            unit = MetricUnit.Seconds if measurement.seconds else MetricUnit.Count
+            record_by_channel(measurement.metric, measurement.channel, measurement.value, unit)
 
 
 def deliver_event(event: CallbackEvent) -> Delivery:
@@ -29,13 +57,18 @@ def deliver_event(event: CallbackEvent) -> Delivery:
         event,
         workflow=workflow,
         account=account,
-        post=http.post,
+        post=post,
         stored_report=lambda report: workflows.store_final_report(event.dispatch_uuid, report),
+        on_first_report=count_workflow_outcome,
     )
     logger.info(
         "Callback", extra={"event_id": event.event_id, "outcome": result.outcome, "detail": result.detail}
     )
-    metrics.add_metric(name=f"Callbacks_{result.outcome}", unit=MetricUnit.Count, value=1)
+    if result.outcome == "dead_letter":
+        # Final: kept with its reason for the operator, never retried.
+        dead_letters.publish(event, reason=result.detail)
+    if result.outcome in OUTCOME_METRICS:
+        count(OUTCOME_METRICS[result.outcome])
     return result
 
 

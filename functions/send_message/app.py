@@ -3,18 +3,23 @@
 import os
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, Field
 
 from dispatch.domain.sending import send_step
 from dispatch.integrations.messages_api import MessagesApiClient
-from dispatch.observability import logger, metrics, tracer
+from dispatch.observability import Metric, count, logger, metrics, tracer
 from dispatch.storage.workflow_repository import WorkflowRepository
 
 MESSAGES_API_BASE_URL = os.environ["MESSAGES_API_BASE_URL"]
 MESSAGES_API_SECRET_NAME = os.environ["MESSAGES_API_SECRET_NAME"]
 FINAL_STATUS_TIMEOUT = int(os.environ.get("FINAL_STATUS_TIMEOUT_SECONDS", "86400"))
+
+PROVIDER_METRICS = {
+    "accepted": Metric.MESSAGES_ACCEPTED,
+    "refused": Metric.MESSAGES_REFUSED,
+    "error": Metric.MESSAGE_PROVIDER_ERRORS,
+}
 
 workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
 
@@ -44,7 +49,6 @@ def lambda_handler(event, context):
         messages_api=messages_api,
         final_status_timeout=FINAL_STATUS_TIMEOUT,
     )
-    metrics.add_metric(
-        name="MessagesAccepted" if outcome.accepted else "MessagesRefused", unit=MetricUnit.Count, value=1
-    )
+    if outcome.provider in PROVIDER_METRICS:
+        count(PROVIDER_METRICS[outcome.provider])
     return outcome.as_task_output()

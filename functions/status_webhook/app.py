@@ -3,17 +3,17 @@
 import os
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from pydantic import ValidationError
 
 from dispatch.api.problems import bad_request, invalid_parameters, unauthorized
 from dispatch.api.resolver import json_response, new_resolver, request_body
 from dispatch.api.schemas import StatusRecorded
+from dispatch.clock import utc_now
 from dispatch.domain.status_updates import StatusWebhook, record_message_status
 from dispatch.integrations.callbacks import CallbackQueue
-from dispatch.integrations.signatures import InvalidSignature, verify_webhook
-from dispatch.observability import logger, metrics, tracer
+from dispatch.integrations.signatures import InvalidSignature, parse_signature_secret, verify_webhook
+from dispatch.observability import Metric, count, logger, metrics, tracer
 from dispatch.storage.workflow_repository import WorkflowRepository
 
 SIGNATURE_SECRET_NAME = os.environ["WEBHOOK_SIGNATURE_SECRET_NAME"]
@@ -29,11 +29,15 @@ app = new_resolver(authenticated=False)
 def handle_message_status():
     body = request_body(app)
     authorization = app.current_event.headers.get("authorization")
-    secret = parameters.get_secret(SIGNATURE_SECRET_NAME, max_age=300)
+    # During a rotation the stored value holds the previous secret too (see SignatureSecrets).
+    secrets = parse_signature_secret(parameters.get_secret(SIGNATURE_SECRET_NAME, max_age=300))
     try:
-        verify_webhook(authorization, body, secret=secret, max_age_seconds=MAX_AGE_SECONDS)
+        verify_webhook(
+            authorization, body, secret=secrets.accepted(utc_now()), max_age_seconds=MAX_AGE_SECONDS
+        )
     except InvalidSignature as error:
         logger.warning("Rejected an unsigned or badly signed status", extra={"reason": str(error)})
+        count(Metric.STATUS_WEBHOOKS_REFUSED)
         raise unauthorized("The status is not signed with this account's signature secret.") from error
     try:
         webhook = StatusWebhook.model_validate_json(body)
@@ -41,7 +45,7 @@ def handle_message_status():
         raise _as_problem(error) from error
     result = record_message_status(webhook, workflows=workflows, publish=callbacks.publish)
     logger.info("Status received", extra={"status": webhook.status, "result": result})
-    metrics.add_metric(name=f"Status_{webhook.status}", unit=MetricUnit.Count, value=1)
+    count(Metric.STATUS_WEBHOOKS_ACCEPTED)
     return json_response(200, StatusRecorded(result=result).body())
 
 

@@ -404,18 +404,56 @@ def test_an_invalid_public_key_is_not_registered(backend) -> None:
     assert backend.accounts.list_applications(ACCOUNT_ID) == []
 
 
+@pytest.mark.parametrize("url", ["https://shop.example/callbacks", "https://shop.example:8443/a?b=c"])
+def test_https_callback_urls_to_public_hosts_are_accepted(url) -> None:
+    assert validate_callback_url(url) == url
+
+
+LOOPBACK_URLS = ["http://127.0.0.1:8080/callbacks", "http://localhost/callbacks", "http://[::1]:9000/"]
+
+
+@pytest.mark.parametrize("url", LOOPBACK_URLS)
+def test_loopback_callback_urls_only_where_the_local_stack_allows_them(url) -> None:
+    assert validate_callback_url(url, allow_loopback=True) == url
+    with pytest.raises(InvalidCallbackUrl):
+        validate_callback_url(url)
+
+
+INWARD_URLS = [
+    "https://127.0.0.1/callbacks",
+    "https://127.1/callbacks",  # inet_aton spellings of 127.0.0.1
+    "https://2130706433/callbacks",
+    "https://0x7f.0.0.1/callbacks",
+    "https://localhost/callbacks",
+    "https://api.localhost./callbacks",
+    "https://[::1]/callbacks",
+    "https://[::ffff:127.0.0.1]/callbacks",
+    "https://169.254.169.254/latest/meta-data/",  # link-local: the instance metadata service
+    "https://[fe80::1]/callbacks",
+    "https://10.0.0.5/callbacks",
+    "https://172.16.0.1/callbacks",
+    "https://192.168.1.1/callbacks",
+    "https://[fd00::1]/callbacks",
+    "https://100.64.0.1/callbacks",  # carrier-grade NAT: not globally routable
+    "https://0.0.0.0/callbacks",
+    "https://224.0.0.1/callbacks",
+    "https://[64:ff9b::a00:1]/callbacks",  # NAT64 of 10.0.0.1
+]
+
+
+@pytest.mark.parametrize("url", INWARD_URLS)
+def test_callback_urls_aimed_inward_are_refused(url) -> None:
+    with pytest.raises(InvalidCallbackUrl):
+        validate_callback_url(url)
+
+
 @pytest.mark.parametrize(
     "url",
-    [
-        "https://shop.example/callbacks",
-        "https://shop.example:8443/a?b=c",
-        "http://127.0.0.1:8080/callbacks",
-        "http://localhost/callbacks",
-        "http://[::1]:9000/",
-    ],
+    ["https://10.0.0.5/callbacks", "https://169.254.169.254/", "http://10.0.0.5/", "http://shop.example/"],
 )
-def test_callback_urls_must_be_https_or_local_http(url) -> None:
-    assert validate_callback_url(url) == url
+def test_the_local_stack_exception_is_loopback_only(url) -> None:
+    with pytest.raises(InvalidCallbackUrl):
+        validate_callback_url(url, allow_loopback=True)
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
-from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
 
 from local_stack.deploy import ROOT, TEMPLATE, code_directories, load_template, to_cloudformation
 
@@ -40,8 +39,7 @@ UNAUTHENTICATED_ROUTES = {
     ("GET", "/v0.1/openapi.json"),  # the API's public description
 }
 AUTHORIZER = "AccountAuthorizer"
-# Function -> the one action it may get from an inline statement (no SAM policy template has it).
-INLINE_STATEMENTS_ALLOWED = {"CancelWorkflowFunction": "states:StopExecution"}
+# Which actions each role gets, and on what: tests/unit/test_permissions.py.
 
 # cfn-lint warnings and informational matches accepted on purpose: (rule id, resource) -> why.
 # Errors are never accepted.
@@ -209,22 +207,6 @@ def test_every_function_code_uri_has_an_app_with_a_lambda_handler(template):
         assert has_module_level_function(app.read_text(), "lambda_handler"), logical_id
 
 
-def test_functions_use_only_sam_policy_templates(template):
-    policy_templates = set(PolicyTemplatesProcessor.get_default_policy_templates_json()["Templates"])
-
-    for logical_id, function in resources_of_type(template, "AWS::Serverless::Function").items():
-        for policy in function["Properties"].get("Policies", []):
-            assert isinstance(policy, dict) and len(policy) == 1, (logical_id, policy)
-            if "Statement" in policy:
-                # Only where no SAM policy template exists: stopping this machine's executions.
-                assert logical_id in INLINE_STATEMENTS_ALLOWED, (logical_id, policy)
-                (statement,) = policy["Statement"]
-                assert statement["Action"] == INLINE_STATEMENTS_ALLOWED[logical_id]
-                assert ":execution:${WorkflowStateMachine.Name}:*" in statement["Resource"]["Fn::Sub"]
-                continue
-            assert set(policy) <= policy_templates, (logical_id, policy)
-
-
 def actions_of(statement: dict[str, Any]) -> list[str]:
     return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
 
@@ -246,17 +228,6 @@ def test_no_role_allows_everything_but_the_state_machine_log_delivery(template, 
                     # Step Functions log delivery only works on "*" (no SAM template covers it).
                     assert logical_id == machine_role, (logical_id, statement)
                     assert is_log_delivery_statement(statement), statement
-
-
-def test_state_machine_hand_written_statements_are_only_log_delivery(template):
-    policy_templates = set(PolicyTemplatesProcessor.get_default_policy_templates_json()["Templates"])
-
-    for policy in state_machine(template)["Policies"]:
-        if set(policy) <= policy_templates:
-            continue
-        assert set(policy) == {"Statement"}, policy
-        for statement in policy["Statement"]:
-            assert is_log_delivery_statement(statement), statement
 
 
 # --- table ------------------------------------------------------------------------------------------
