@@ -265,7 +265,8 @@ def _parameter_defaults(cloudformation: Any, name: str) -> dict[str, str]:
     return {p["ParameterKey"]: p.get("DefaultValue", "") for p in summary.get("Parameters", [])}
 
 
-def report(results: list[Result], out=sys.stdout) -> int:
+def report(results: list[Result], out=None) -> int:
+    out = out or sys.stdout
     labels = {"ok": "ok  ", "fail": "FAIL", "skip": "skip"}
     for result in results:
         print(f"{labels[result.status]}  {result.check}: {result.detail}", file=out)

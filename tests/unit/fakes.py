@@ -19,6 +19,7 @@ from dispatch.domain.applications import new_application_id, normalized_public_k
 from dispatch.domain.statuses import StepOutcome, WorkflowStatus
 from dispatch.domain.workflow_request import WorkflowRequest, parse_workflow_request
 from dispatch.domain.workflows import new_workflow_item
+from dispatch.storage.account_repository import NoStagedSecret
 
 
 class ConditionalCheckFailed(Exception):
@@ -219,11 +220,27 @@ class InMemoryAccountRepository:
         account.update(signature_secret=credentials_module.new_signature_secret(), updated_at=now)
         return account["signature_secret"]
 
+    def stage_signature_secret(self, account_id: str, *, now: str = "2025-01-01T00:00:00.000Z") -> str:
+        account = self._existing(account_id)
+        account.update(next_signature_secret=credentials_module.new_signature_secret(), updated_at=now)
+        return account["next_signature_secret"]
+
+    def activate_signature_secret(self, account_id: str, *, now: str = "2025-01-01T00:00:00.000Z") -> None:
+        account = self._existing(account_id)
+        if "next_signature_secret" not in account:
+            raise NoStagedSecret(account_id)
+        account.update(signature_secret=account.pop("next_signature_secret"), updated_at=now)
+
     def set_callback_url(
-        self, account_id: str, url: str | None, *, now: str = "2025-01-01T00:00:00.000Z"
+        self,
+        account_id: str,
+        url: str | None,
+        *,
+        now: str = "2025-01-01T00:00:00.000Z",
+        allow_loopback: bool = False,
     ) -> None:
         if url is not None:
-            url = accounts_module.validate_callback_url(url)
+            url = accounts_module.validate_callback_url(url, allow_loopback=allow_loopback)
         account = self._existing(account_id)
         account.pop("callback_url", None)
         account.update({"updated_at": now} | ({"callback_url": url} if url else {}))

@@ -30,7 +30,7 @@ from dispatch.domain.accounts import (
 )
 from dispatch.domain.applications import InvalidPublicKey
 from dispatch.domain.credentials import hash_secret, parse_basic, verify_secret
-from dispatch.storage.account_repository import AccountRepository
+from dispatch.storage.account_repository import AccountRepository, NoStagedSecret
 from local_stack.deploy import load_template
 
 API_KEY, API_SECRET, ACCOUNT_ID = "abcd1234", "s3cr3t-Secret", "account-1"
@@ -337,6 +337,38 @@ def test_rotating_the_api_secret_refuses_the_old_one(backend) -> None:
     assert authenticate(basic(f"{API_KEY}:{rotated}"), backend.accounts).account_id == ACCOUNT_ID
     assert backend.accounts.get_account(ACCOUNT_ID)["updated_at"] == LATER
     assert rotated not in str(backend.stored())
+
+
+def test_a_staged_signature_secret_signs_callbacks_only_once_activated(backend) -> None:
+    created = new_account(backend.accounts)
+
+    staged = backend.accounts.stage_signature_secret(ACCOUNT_ID, now=LATER)
+
+    # Staged: shown to the customer, who verifies with both; callbacks keep the current secret.
+    account = backend.accounts.get_account(ACCOUNT_ID)
+    assert staged != created.signature_secret
+    assert (account["signature_secret"], account["next_signature_secret"]) == (
+        created.signature_secret,
+        staged,
+    )
+
+    backend.accounts.activate_signature_secret(ACCOUNT_ID, now=LATER)
+
+    account = backend.accounts.get_account(ACCOUNT_ID)
+    assert account["signature_secret"] == staged
+    assert "next_signature_secret" not in account
+    assert staged not in str(backend.accounts.list_accounts())
+
+
+def test_activating_without_a_staged_secret_changes_nothing(backend) -> None:
+    created = new_account(backend.accounts)
+
+    with pytest.raises(NoStagedSecret):
+        backend.accounts.activate_signature_secret(ACCOUNT_ID)
+    with pytest.raises(AccountNotFound):
+        backend.accounts.activate_signature_secret("nobody")
+
+    assert backend.accounts.get_account(ACCOUNT_ID)["signature_secret"] == created.signature_secret
 
 
 def test_rotating_the_signature_secret_returns_the_new_one(backend) -> None:
