@@ -82,7 +82,9 @@ def test_metrics_are_emitted_only_through_the_helpers_that_fix_their_dimensions(
 def test_every_metric_name_is_used_by_the_code_or_emitted_elsewhere():
     unused = {metric for metric in Metric if metric.value not in emitted()}
 
-    assert unused == set(EMITTED_ELSEWHERE)
+    # (Once the reconciler is in this repository and uses Metric.WORKFLOWS_RECONCILED, its
+    # EMITTED_ELSEWHERE entry can go.)
+    assert unused <= set(EMITTED_ELSEWHERE)
 
 
 # --- what the dashboard and the alarms read --------------------------------------------------------
