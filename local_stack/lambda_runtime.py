@@ -46,6 +46,9 @@ class InProcessLambdaRuntime:
         self._lock = threading.Lock()
         self._http_lock = threading.Lock()
         self.invocations: list[dict[str, Any]] = []
+        # The logical id of the function this thread is running, if any (e.g. to attribute the
+        # AWS calls made, as tests/integration/test_permissions_used.py does).
+        self.running = threading.local()
 
     def register(self, function_name: str, *, logical_id: str, code_dir: Path, handler: str) -> None:
         self._sources[function_name] = (logical_id, code_dir, handler)
@@ -74,6 +77,10 @@ class InProcessLambdaRuntime:
             timeout_seconds=int(function.timeout or 3),
         )
         started = time.perf_counter()
+        outer, self.running.function = (
+            getattr(self.running, "function", None),
+            self._sources[function.function_name][0],
+        )
         try:
             if "http" in (event.get("requestContext") or {}):
                 # Powertools' HTTP resolver keeps the current request in class-level state, which
@@ -93,6 +100,8 @@ class InProcessLambdaRuntime:
                 }
             ).encode()
             failed = True
+        finally:
+            self.running.function = outer
         self.invocations.append(
             {
                 "function": self._sources[function.function_name][0],
