@@ -4,15 +4,22 @@ the checked address (no network: socket.getaddrinfo is replaced, the one server 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from fakes import DISPATCH_UUID, canonical_item
 
 from dispatch.domain.destinations import ForbiddenDestination, resolve_public_address
 from dispatch.integrations.callbacks import deliver, final_report_event, post_to_public_address
+from dispatch.integrations.pinned_http import post_to_address
 
 ACCOUNT = {"account_id": "acct-1", "api_key": "key-1", "signature_secret": "s" * 32}
 REAL_GETADDRINFO = socket.getaddrinfo
@@ -148,3 +155,55 @@ def test_no_request_leaves_for_an_inward_address(dns, monkeypatch):
         post_to_public_address("https://rebound.shop.example/cb", data=b"{}")
     with pytest.raises(ForbiddenDestination):
         post_to_public_address("https://[::ffff:169.254.169.254]/cb", data=b"{}")
+
+
+def self_signed_certificate(tmp_path, name: str) -> tuple[str, str]:
+    """A certificate for `name` (and its key), as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+def test_https_to_the_pinned_address_checks_the_certificate_of_the_urls_name(dns, tmp_path):
+    cert, key = self_signed_certificate(tmp_path, "rebound.shop.example")
+    Receiver.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        # The connection goes to 127.0.0.1; SNI, Host and the certificate check use the name.
+        response = post_to_address(
+            f"https://rebound.shop.example:{port}/cb", "127.0.0.1", data=b"{}", verify=cert
+        )
+        assert response.status_code == 204
+        assert Receiver.requests[0]["host"] == f"rebound.shop.example:{port}"
+        # A certificate for another name is refused, pinned address or not.
+        with pytest.raises(requests.exceptions.SSLError):
+            post_to_address(f"https://other.shop.example:{port}/cb", "127.0.0.1", data=b"{}", verify=cert)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert dns.lookups == []  # nothing was resolved: the address was given
