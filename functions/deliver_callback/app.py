@@ -4,7 +4,6 @@ import functools
 import os
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 
 from dispatch.domain.outcomes import workflow_measurements
 from dispatch.integrations.callbacks import (
@@ -16,7 +15,7 @@ from dispatch.integrations.callbacks import (
     process_batch,
     retry_delay,
 )
-from dispatch.observability import Metric, count, logger, metrics, record_by_channel, tracer
+from dispatch.observability import Metric, count, logger, metrics, record, tracer
 from dispatch.storage.account_repository import AccountRepository
 from dispatch.storage.workflow_repository import WorkflowRepository
 
@@ -41,15 +40,6 @@ OUTCOME_METRICS = {
 }
 
 
-def count_workflow_outcome(workflow: dict) -> None:
-    for measurement in workflow_measurements(workflow):
-        if measurement.channel is None:
-            count(measurement.metric, measurement.value)
-        else:
-            unit = MetricUnit.Seconds if measurement.seconds else MetricUnit.Count
-            record_by_channel(measurement.metric, measurement.channel, measurement.value, unit)
-
-
 def deliver_event(event: CallbackEvent) -> Delivery:
     workflow = workflows.get(event.dispatch_uuid)
     account = accounts.get_account(workflow["account_id"]) if workflow else None
@@ -59,7 +49,7 @@ def deliver_event(event: CallbackEvent) -> Delivery:
         account=account,
         post=post,
         stored_report=lambda report: workflows.store_final_report(event.dispatch_uuid, report),
-        on_first_report=count_workflow_outcome,
+        on_first_report=lambda finished: record(workflow_measurements(finished)),
     )
     logger.info(
         "Callback", extra={"event_id": event.event_id, "outcome": result.outcome, "detail": result.detail}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from fakes import canonical_item
 
-from dispatch.domain.outcomes import Measurement, workflow_measurements
-from dispatch.observability import Metric
+from dispatch.domain.outcomes import workflow_measurements
+from dispatch.observability import Measurement, Metric
 
 
 def finished(status: str, *steps: dict) -> dict:

@@ -8,6 +8,8 @@ must not carry identifiers. The template's dashboard and alarms read these names
 that every metric they read is emitted here, with the same dimensions).
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -70,3 +72,22 @@ def record_by_channel(
     one.add_dimension(name=CHANNEL_DIMENSION, value=channel)
     one.add_metric(name=metric.value, unit=unit, value=value)
     one.flush_metrics()
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One value of a metric, for code that decides what to measure without publishing it."""
+
+    metric: Metric
+    value: float = 1
+    seconds: bool = False
+    channel: str | None = None
+
+
+def record(measurements: Iterable[Measurement]) -> None:
+    for measurement in measurements:
+        if measurement.channel is None:
+            count(measurement.metric, measurement.value)
+        else:
+            unit = MetricUnit.Seconds if measurement.seconds else MetricUnit.Count
+            record_by_channel(measurement.metric, measurement.channel, measurement.value, unit)

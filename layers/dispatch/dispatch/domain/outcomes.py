@@ -4,12 +4,11 @@ dispatch.integrations.callbacks.deliver); pure, so the numbers are tested withou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from dispatch.domain.statuses import StepOutcome, WorkflowStatus
-from dispatch.observability import Metric
+from dispatch.observability import Measurement, Metric
 
 OUTCOME_METRICS = {
     WorkflowStatus.COMPLETED: Metric.WORKFLOWS_COMPLETED,
@@ -20,14 +19,6 @@ OUTCOME_METRICS = {
 FAILOVER_OUTCOMES = frozenset(
     {StepOutcome.EXPIRED, StepOutcome.SEND_FAILED, StepOutcome.REJECTED, StepOutcome.UNDELIVERABLE}
 )
-
-
-@dataclass(frozen=True)
-class Measurement:
-    metric: Metric
-    value: float = 1
-    seconds: bool = False
-    channel: str | None = None
 
 
 def workflow_measurements(workflow: dict[str, Any]) -> list[Measurement]:
