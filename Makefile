@@ -1,13 +1,13 @@
 # Two commands do everything on a fresh machine (Python 3.11+ and make are all they need):
 #   make run    set up, start the local stack (moto + template.yaml + sandbox) and run the demo
-#   make test   set up and run the whole test suite (what .ci/run calls)
+#   make test   set up, type-check (mypy) and run the whole test suite (what .ci/run calls)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/dispatch
 
-.PHONY: run demo test unit integration bench lint format validate build clean
+.PHONY: run demo test typecheck unit integration bench diagram measure load lint format validate build clean
 
 $(STAMP): pyproject.toml layers/dispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,11 @@ run: $(STAMP)  ## local stack + live demo, then keep serving until Ctrl-C
 demo: $(STAMP)  ## local stack + demo, then exit (status 0 when the workflow completed)
 	$(BIN)/python -m local_stack --exit-after-demo
 
-test: $(STAMP)  ## every test: unit, handlers, template/ASL checks, integration through the local stack
+test: typecheck  ## every test: unit, handlers, template/ASL checks, integration through the local stack
 	$(BIN)/pytest
+
+typecheck: $(STAMP)  ## mypy (pydantic plugin) over the layer, the functions and the unit tests' fakes
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -33,9 +36,19 @@ integration: $(STAMP)
 bench: $(STAMP)  ## what one workflow costs: state transitions, DynamoDB reads/writes, Lambda calls
 	$(BIN)/python -m benchmarks.workflow_cost
 
+diagram: $(STAMP)  ## redraw docs/state-machine.{dot,svg} from statemachine/workflow.asl.json (no Graphviz needed)
+	$(BIN)/python -m tools.render_state_machine
+
+measure:  ## time set-up, `make test` and `make demo` in a fresh clone of HEAD (see tools/time_fresh_clone.sh)
+	tools/time_fresh_clone.sh
+
+load: $(STAMP)  ## the local stack under load: 200 workflows, 20 clients (e.g. make load ARGS="--workflows 50 --expiry 5")
+	$(BIN)/python -m benchmarks.load $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/pytest -q tests/unit/test_template.py  # statelint needs the placeholders substituted
 

@@ -10,9 +10,13 @@
 
 Every command takes `--table NAME` or `--stack STACK_NAME` (the table is then read from the
 stack's WorkflowsTableName output), and `--endpoint-url` (e.g. the local stack's moto URL),
-`--region`, `--json`. Output is `key=value` lines, one line per item for lists (values are
+`--region`, `--json`. Against the local stack (an endpoint on 127.0.0.1 or localhost) the
+endpoint is all it needs: the local stack's region and any credentials are used unless
+configured. Elsewhere the region and credentials come from the usual AWS settings (environment,
+profile, instance role). Output is `key=value` lines, one line per item for lists (values are
 shell-quoted when needed); secrets are printed once, when created or rotated, and never listed.
-Exit status: 0 done, 1 not found or already exists, 2 usage or invalid input.
+Exit status: 0 done, 1 not found, already exists or AWS refused or unreachable, 2 usage, invalid
+input or no AWS region/credentials.
 
 Callback URLs must be https to a public host; loopback (http too) is allowed only against the
 local stack: with `--endpoint-url` on this machine, or ALLOW_HTTP_LOOPBACK_CALLBACKS=true.
@@ -21,6 +25,7 @@ local stack: with `--endpoint-url` on this machine, or ALLOW_HTTP_LOOPBACK_CALLB
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import shlex
@@ -32,7 +37,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
-from botocore.exceptions import ClientError
+import botocore.session
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from dispatch.domain.accounts import (
     AccountExists,
@@ -44,12 +50,16 @@ from dispatch.domain.accounts import (
 )
 from dispatch.domain.applications import InvalidPublicKey
 from dispatch.storage.account_repository import AccountRepository, NoStagedSecret
+from local_stack import LOCAL_REGION
 
 OK, FAILED, USAGE = 0, 1, 2
 TABLE_OUTPUT = "WorkflowsTableName"
 ACCOUNT_FIELDS = ("account_id", "api_key", "name", "created_at")
 APPLICATION_FIELDS = ("application_id", "account_id", "name", "created_at")
-EPILOG = "Exit status: 0 done, 1 not found or already exists, 2 usage or invalid input."
+EPILOG = (
+    "Exit status: 0 done, 1 not found, already exists or AWS refused or unreachable, "
+    "2 usage, invalid input or no AWS region/credentials."
+)
 
 
 class CommandError(Exception):
@@ -131,6 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.status
+    except EndpointConnectionError as error:
+        hint = " (is the local stack running? make run)" if _is_loopback(args.endpoint_url) else ""
+        print(f"error: {error}{hint}", file=sys.stderr)
+        return FAILED
+    except (BotoCoreError, ClientError) as error:  # one line, never a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return FAILED
     _print(records, as_json=args.json, as_list=args.command.startswith("list"))
     if note:
         print(note, file=sys.stderr)
@@ -258,8 +275,7 @@ def _local(args: argparse.Namespace) -> bool:
     """Whether this is the local stack, whose functions deliver callbacks to loopback too."""
     if os.environ.get("ALLOW_HTTP_LOOPBACK_CALLBACKS") == "true":
         return True
-    host = urlsplit(args.endpoint_url).hostname if args.endpoint_url else None
-    return host in ("127.0.0.1", "localhost", "::1")
+    return _is_loopback(args.endpoint_url)
 
 
 def _valid_callback_url(url: str, args: argparse.Namespace) -> str:
@@ -274,9 +290,55 @@ def _only(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _table(args: argparse.Namespace) -> Any:
-    session = boto3.Session(region_name=args.region)
+    session = _session(args.region, args.endpoint_url)
     table_name = args.table or _table_of_stack(session, args.stack, args.endpoint_url)
     return session.resource("dynamodb", endpoint_url=args.endpoint_url).Table(table_name)
+
+
+def _session(region: str | None, endpoint_url: str | None) -> boto3.Session:
+    """A session with a region and credentials, or a one-line CommandError that says what is
+    missing. The local stack needs neither: moto takes any credentials, and its region is known."""
+    local = _is_loopback(endpoint_url)
+    try:
+        configured = botocore.session.Session()
+        if local:  # don't ask an instance or container metadata service for keys moto ignores
+            resolver = configured.get_component("credential_provider")
+            for provider in ("container-role", "iam-role"):
+                resolver.remove(provider)
+        session = boto3.Session(botocore_session=configured, region_name=region)
+        region = session.region_name
+        has_credentials = session.get_credentials() is not None
+    except BotoCoreError as error:  # e.g. an AWS_PROFILE that does not exist
+        raise CommandError(str(error), USAGE) from None
+    if not region and not local:
+        raise CommandError(
+            "no AWS region: pass --region, or set AWS_DEFAULT_REGION or a profile's region", USAGE
+        )
+    if not has_credentials and not local:
+        raise CommandError(
+            "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), "
+            "or run `aws configure`",
+            USAGE,
+        )
+    if local and not has_credentials:
+        return boto3.Session(
+            region_name=region or LOCAL_REGION, aws_access_key_id="local", aws_secret_access_key="local"
+        )
+    if local and not region:
+        return boto3.Session(botocore_session=configured, region_name=LOCAL_REGION)
+    return session
+
+
+def _is_loopback(endpoint_url: str | None) -> bool:
+    host = urlsplit(endpoint_url).hostname if endpoint_url else None
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _table_of_stack(session: boto3.Session, stack_name: str, endpoint_url: str | None) -> str:

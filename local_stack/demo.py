@@ -10,8 +10,7 @@ from typing import Any, TextIO
 
 import requests
 
-MESSENGER_RECIPIENT_NEVER_READS = "4200000000000001"
-SMS_RECIPIENT_DELIVERED = "447700900123"
+from dispatch.api.examples import example_workflow
 
 
 def text_step(channel: str, to: str, text: str, failover: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -29,20 +28,11 @@ def text_step(channel: str, to: str, text: str, failover: dict[str, Any] | None 
 
 
 def canonical_request(expiry_time: int) -> dict[str, Any]:
-    """Messenger first, condition `read` within `expiry_time`; then SMS."""
-    text = "Your order has shipped!"
-    return {
-        "template": "failover",
-        "workflow": [
-            text_step(
-                "messenger",
-                MESSENGER_RECIPIENT_NEVER_READS,
-                text,
-                {"expiry_time": expiry_time, "condition_status": "read"},
-            ),
-            text_step("sms", SMS_RECIPIENT_DELIVERED, text),
-        ],
-    }
+    """The project's example body (dispatch/api/example_workflow.json): Messenger first, to the
+    sandbox's `...01` that never reads, condition `read` within `expiry_time`; then SMS to `...23`."""
+    body = example_workflow()
+    body["workflow"][0]["failover"]["expiry_time"] = expiry_time
+    return body
 
 
 class Timeline:

@@ -142,7 +142,7 @@ class _LocalAlarm(CloudFormationModel):
 
 
 def install_moto_adapters() -> None:
-    """Process-wide moto settings the local stack needs: execute the ASL, run Lambdas in-process."""
+    """Process-wide moto settings the local stack needs: execute the ASL, no Docker for Lambda."""
     from moto.core.config import default_user_config
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -1,7 +1,6 @@
 """SQS (FIFO) consumer: deliver callback events to the customer, or schedule their retry."""
 
 import functools
-import os
 
 import boto3
 
@@ -16,21 +15,17 @@ from dispatch.integrations.callbacks import (
     retry_delay,
 )
 from dispatch.observability import Metric, count, logger, metrics, record, tracer
+from dispatch.settings import DeliverCallbackSettings
 from dispatch.storage.account_repository import AccountRepository
 from dispatch.storage.workflow_repository import WorkflowRepository
 
-QUEUE_URL = os.environ["CALLBACK_QUEUE_URL"]
-RETRY_BASE_SECONDS = int(os.environ.get("CALLBACK_RETRY_BASE_SECONDS", "5"))
-RETRY_MAX_SECONDS = int(os.environ.get("CALLBACK_RETRY_MAX_SECONDS", "900"))
-# Only the local stack sets this: callbacks to a receiver on the same machine.
-ALLOW_HTTP_LOOPBACK_CALLBACKS = os.environ.get("ALLOW_HTTP_LOOPBACK_CALLBACKS") == "true"
-
-table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+settings = DeliverCallbackSettings.from_environ()
+table = boto3.resource("dynamodb").Table(settings.table_name)
 workflows = WorkflowRepository(table)
 accounts = AccountRepository(table)
 sqs = boto3.client("sqs")
-dead_letters = CallbackQueue(sqs, os.environ["CALLBACK_DEAD_LETTER_QUEUE_URL"])
-post = functools.partial(post_to_public_address, allow_loopback=ALLOW_HTTP_LOOPBACK_CALLBACKS)
+dead_letters = CallbackQueue(sqs, settings.callback_dead_letter_queue_url)
+post = functools.partial(post_to_public_address, allow_loopback=settings.allow_http_loopback_callbacks)
 
 OUTCOME_METRICS = {
     "delivered": Metric.CALLBACKS_DELIVERED,
@@ -65,7 +60,7 @@ def deliver_event(event: CallbackEvent) -> Delivery:
 def defer(record: dict, delay: int) -> None:
     # The record comes back after `delay` seconds: backoff by visibility, not by sleeping here.
     sqs.change_message_visibility(
-        QueueUrl=QUEUE_URL, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=delay
+        QueueUrl=settings.callback_queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=delay
     )
 
 
@@ -78,7 +73,9 @@ def lambda_handler(event, context):
         deliver_one=deliver_event,
         defer=defer,
         delay_for=lambda attempt: retry_delay(
-            attempt, base_seconds=RETRY_BASE_SECONDS, max_seconds=RETRY_MAX_SECONDS
+            attempt,
+            base_seconds=settings.callback_retry_base_seconds,
+            max_seconds=settings.callback_retry_max_seconds,
         ),
     )
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}

@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from local_stack.demo import text_step
+from dispatch.api.examples import example_workflow
 from local_stack.stack import LocalStack
 
 FINAL_STATUS_TIMEOUT = 5
@@ -48,20 +48,12 @@ def messages_sent_for(stack: LocalStack, dispatch_uuid: str) -> list[dict]:
 def messenger_then_sms(
     messenger_suffix: str, sms_suffix: str = "55", *, expiry: int = 2, callback: str | None = None
 ) -> dict:
-    """The canonical workflow (Messenger, condition read within `expiry`, then SMS) to sandbox
-    recipients with the given suffixes."""
-    body = {
-        "template": "failover",
-        "workflow": [
-            text_step(
-                "messenger",
-                recipient(messenger_suffix),
-                "hi",
-                {"expiry_time": expiry, "condition_status": "read"},
-            ),
-            text_step("sms", recipient(sms_suffix), "hi by sms"),
-        ],
-    }
+    """The project's example body (Messenger, condition read within `expiry`, then SMS) to
+    sandbox recipients with the given suffixes."""
+    body = example_workflow()
+    messenger, sms = body["workflow"]
+    messenger["to"]["id"], sms["to"]["number"] = recipient(messenger_suffix), recipient(sms_suffix)
+    messenger["failover"]["expiry_time"] = expiry
     if callback:
         body["callback"] = callback
     return body

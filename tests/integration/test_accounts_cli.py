@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shlex
+import subprocess
+import sys
 import time
 import uuid
 from contextlib import redirect_stderr, redirect_stdout
@@ -19,8 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from admin.accounts import main as accounts_cli
 from dispatch.storage.account_repository import AccountRepository
+from local_stack import LOCAL_REGION
 from local_stack.demo import text_step
 from tests.integration.helpers import recipient
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(stack, command: str, *args: str, status: int = 0, where: tuple[str, ...] = ()) -> str:
@@ -44,8 +50,7 @@ def record(output: str) -> dict[str, str]:
 
 def workflow_body() -> dict:
     """A valid workflow whose sends the sandbox refuses at once (suffix 05): these tests are about
-    who may call, and a workflow that ends at once leaves no status webhooks in flight behind it
-    (the functions share one process locally, so background invocations could race later tests)."""
+    who may call, and a workflow that ends at once leaves no status webhooks in flight behind it."""
     return {
         "template": "failover",
         "workflow": [
@@ -149,6 +154,29 @@ def test_json_output(stack):
     assert set(created) == {"account_id", "api_key", "api_secret", "signature_secret"}
     listed = json.loads(run_cli(stack, "list", "--json"))
     assert created["account_id"] in {account["account_id"] for account in listed}
+
+
+def test_against_the_local_stack_the_endpoint_is_all_it_needs(stack, tmp_path):
+    if stack.settings.region != LOCAL_REGION:
+        pytest.skip(f"the stack runs in {stack.settings.region} (AWS_DEFAULT_REGION), not {LOCAL_REGION}")
+    # Given a shell without any AWS setting (no region, no credentials, no ~/.aws)
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    environment.update(PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'dispatch'}", HOME=str(tmp_path))
+
+    # When the command runs as documented, with only the endpoint
+    result = subprocess.run(
+        [sys.executable, "-m", "admin.accounts", "list", "--stack", "workflows-api"]
+        + ["--endpoint-url", stack.moto_url],
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    # Then it lists the local stack's accounts
+    assert result.returncode == 0, result.stderr
+    assert "account_id=demo-account" in result.stdout
 
 
 def test_the_table_can_be_found_from_the_stack_outputs(stack):

@@ -1,39 +1,19 @@
 """Every AWS call a function makes while it runs is one its permissions.json declares (and so,
-by tests/unit/test_permissions.py, one its IAM policy grants): recorded on the local stack while
-workflows go through every function, as boto3 makes the calls."""
+by tests/unit/test_permissions.py, one its IAM policy grants): workflows go through every
+function on the local stack, whose execution environments (worker processes) note the IAM action
+of each call boto3 makes and report them to the runtime with their answers, per function
+(local_stack/lambda_worker.py). Every call since the stack started is checked, not only this
+test's: any test's scenario that made an undeclared call fails here."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections import defaultdict
 
-import pytest
 import requests
-from botocore.client import BaseClient
 
 from local_stack.receiver import CallbackReceiver
 from tests.integration.helpers import messenger_then_sms, start_workflow, wait_for_end, wait_until
-
-# boto3 service name -> IAM action prefix, where they differ.
-IAM_PREFIXES = {"stepfunctions": "states"}
-
-
-@pytest.fixture
-def aws_calls(stack, monkeypatch) -> dict[str, set[str]]:
-    """Function logical id -> the IAM actions of the AWS calls it made (while the test runs)."""
-    calls: dict[str, set[str]] = defaultdict(set)
-    original = BaseClient._make_api_call
-
-    def recorded(client, operation_name, api_params):
-        function = getattr(stack.runtime.running, "function", None)
-        if function is not None:
-            service = client.meta.service_model.service_name
-            calls[function].add(f"{IAM_PREFIXES.get(service, service)}:{operation_name}")
-        return original(client, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
-    return calls
 
 
 def declared(stack, logical_id: str) -> set[str]:
@@ -41,7 +21,7 @@ def declared(stack, logical_id: str) -> set[str]:
     return {call["action"] for call in document["calls"]}
 
 
-def test_every_call_a_function_makes_is_declared_and_so_granted(stack, aws_calls):
+def test_every_call_a_function_makes_is_declared_and_so_granted(stack):
     # New credentials: the authorizer runs (the gateway caches its answers per header).
     api_key = f"perm-{uuid.uuid4().hex[:8]}"
     stack.create_account(api_key, "secret", account_id=f"acct-{uuid.uuid4()}")
@@ -78,6 +58,7 @@ def test_every_call_a_function_makes_is_declared_and_so_granted(stack, aws_calls
         "StatusWebhookFunction",
         "DeliverCallbackFunction",
     }
+    aws_calls = stack.runtime.aws_calls
     assert set(aws_calls) >= exercised, "a function made no AWS call: nothing was checked for it"
     for function, actions in aws_calls.items():
         assert actions - declared(stack, function) == set(), f"{function} calls what it does not declare"

@@ -1,21 +1,19 @@
 """API accounts (dispatch.domain.accounts): salted secret hashes, Basic credentials, and the account
-repository, run against both the in-memory fake and DynamoDB (moto, the table of template.yaml)."""
+repository against DynamoDB (moto, the table of template.yaml)."""
 
 from __future__ import annotations
 
 import base64
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fakes import InMemoryAccountRepository
-from moto import mock_aws
+from dynamodb import items
 
 from dispatch.domain.accounts import (
     AccountExists,
@@ -31,7 +29,6 @@ from dispatch.domain.accounts import (
 from dispatch.domain.applications import InvalidPublicKey
 from dispatch.domain.credentials import hash_secret, parse_basic, verify_secret
 from dispatch.storage.account_repository import AccountRepository, NoStagedSecret
-from local_stack.deploy import load_template
 
 API_KEY, API_SECRET, ACCOUNT_ID = "abcd1234", "s3cr3t-Secret", "account-1"
 FAST = 1_000  # iterations for tests that do not care about the default cost
@@ -150,7 +147,7 @@ def test_a_non_ascii_basic_header_parses_to_none(authorization: str) -> None:
     assert parse_basic(authorization) is None
 
 
-# -- the repository: the in-memory fake and DynamoDB behave alike -------------------------------
+# -- the repository -----------------------------------------------------------------------------
 
 NOW, LATER = "2025-01-02T03:04:05.000Z", "2025-02-03T04:05:06.000Z"
 PUBLIC_KEY = (
@@ -163,29 +160,13 @@ PUBLIC_KEY = (
 
 @dataclass
 class Backend:
-    accounts: Any  # AccountRepository or InMemoryAccountRepository
+    accounts: AccountRepository
     stored: Callable[[], list[dict[str, Any]]]  # every stored item, for "the secret is nowhere"
 
 
-def _dynamodb_table() -> Any:
-    properties = load_template()["Resources"]["WorkflowsTable"]["Properties"]
-    wanted = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
-    return boto3.resource("dynamodb", region_name="us-east-1").create_table(
-        TableName="workflows", **{name: properties[name] for name in wanted}
-    )
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def backend(request, monkeypatch) -> Iterator[Backend]:
-    if request.param == "memory":
-        fake = InMemoryAccountRepository()
-        yield Backend(fake, lambda: [*fake.accounts.values(), *fake.credentials.values()])
-        return
-    # The integration tests' local stack (same session) points every client at its moto server.
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        table = _dynamodb_table()
-        yield Backend(AccountRepository(table), lambda: table.scan()["Items"])
+@pytest.fixture
+def backend(table) -> Backend:
+    return Backend(AccountRepository(table), lambda: items(table))
 
 
 def new_account(accounts, **overrides) -> NewAccount:
@@ -258,14 +239,12 @@ def test_the_right_credentials_authenticate_as_their_account(backend) -> None:
         f"Bearer {API_SECRET}",
     ],
 )
-def test_wrong_unknown_or_malformed_credentials_do_not_authenticate(authorization) -> None:
-    accounts = InMemoryAccountRepository()
+def test_wrong_unknown_or_malformed_credentials_do_not_authenticate(accounts, authorization) -> None:
     new_account(accounts)
     assert authenticate(authorization, accounts) is None
 
 
-def test_an_account_whose_secret_contains_a_colon_authenticates() -> None:
-    accounts = InMemoryAccountRepository()
+def test_an_account_whose_secret_contains_a_colon_authenticates(accounts) -> None:
     create_account(accounts, api_key="k", api_secret="a:b:c", account_id="acc-2", now=NOW)
     assert authenticate(basic("k:a:b:c"), accounts).account_id == "acc-2"
     assert authenticate(basic("k:a:b"), accounts) is None
@@ -299,18 +278,16 @@ def test_accounts_are_listed_without_their_secrets(backend) -> None:
     assert "secret" not in str(listed)
 
 
-def test_listing_follows_every_page_of_the_index(monkeypatch) -> None:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        table = _OneItemPages(_dynamodb_table())
-        accounts = AccountRepository(table)
-        for i in range(5):
-            new_account(accounts, account_id=f"acc-{i}", api_key=f"key-{i}")
-            accounts.register_application(f"acc-{i % 2}", PUBLIC_KEY)
+def test_listing_follows_every_page_of_the_index(table) -> None:
+    paged = _OneItemPages(table)
+    accounts = AccountRepository(paged)
+    for i in range(5):
+        new_account(accounts, account_id=f"acc-{i}", api_key=f"key-{i}")
+        accounts.register_application(f"acc-{i % 2}", PUBLIC_KEY)
 
-        assert [a["account_id"] for a in accounts.list_accounts()] == [f"acc-{i}" for i in range(5)]
-        assert len(accounts.list_applications("acc-0")) == 3
-        assert table.queries > 5  # one item per page
+    assert [a["account_id"] for a in accounts.list_accounts()] == [f"acc-{i}" for i in range(5)]
+    assert len(accounts.list_applications("acc-0")) == 3
+    assert paged.queries > 5  # one item per page
 
 
 class _OneItemPages:

@@ -15,7 +15,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from fakes import InMemoryAccountRepository
 
 from dispatch.api.resolver import AUTH_ERRORS
 from dispatch.domain.accounts import Identity, authenticate, create_account, refusal_reason
@@ -26,6 +25,7 @@ from dispatch.domain.applications import (
     normalized_public_key,
     verify_bearer_token,
 )
+from dispatch.storage.account_repository import AccountRepository
 
 ACCOUNT_ID = "account-1"
 
@@ -42,8 +42,9 @@ PRIVATE_KEY, OTHER_KEY = _rsa(), _rsa()
 
 
 @pytest.fixture(scope="module")
-def accounts() -> InMemoryAccountRepository:
-    accounts = InMemoryAccountRepository()
+def accounts(module_table) -> AccountRepository:
+    """The real repository on moto, with two accounts, for the whole module."""
+    accounts = AccountRepository(module_table)
     create_account(accounts, account_id=ACCOUNT_ID, api_key="key-1", now="2025-01-01T00:00:00.000Z")
     create_account(accounts, account_id="account-2", api_key="key-2", now="2025-01-01T00:00:00.000Z")
     return accounts

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
-from fakes import DISPATCH_UUID, canonical_item
+from fakes import DISPATCH_UUID, SMS_TO, canonical_item
 
 from dispatch.integrations.callbacks import (
     CallbackEvent,
@@ -97,7 +97,7 @@ def test_a_status_callback_is_signed_and_names_its_recipient_and_workflow():
     body = json.loads(call["data"])
     claims = verify_webhook(call["headers"]["Authorization"], call["data"], secret=SECRET)
     assert claims["api_key"] == "key-1"
-    assert body["to"] == {"type": "sms", "number": "447700900001"}
+    assert body["to"] == {"type": "sms", "number": SMS_TO}
     assert body["_links"]["workflow"]["dispatch_uuid"] == DISPATCH_UUID
     assert (body["status"], body["event_id"]) == ("delivered", f"{DISPATCH_UUID}:1:delivered")
     assert call["allow_redirects"] is False

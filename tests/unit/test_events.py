@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerEventV2,
 )
 
+from dispatch.api.examples import example_workflow
 from dispatch.domain.credentials import parse_basic
 from dispatch.domain.sending import parse_client_ref
 from dispatch.domain.status_updates import StatusWebhook
@@ -102,15 +103,20 @@ def test_account_routes_carry_the_authorizer_context(name):
     assert event.request_context.authorizer.get_lambda == {"account_id": DEMO_ACCOUNT}
 
 
-def test_create_event_body_is_the_canonical_failover_workflow():
+def test_create_event_body_is_the_canonical_example():
+    # The one example body of the project (dispatch/api/example_workflow.json), not a copy of it.
     event = APIGatewayProxyEventV2(load_event("create_workflow"))
 
-    request = parse_workflow_request(event.decoded_body)
+    assert json.loads(event.decoded_body) == example_workflow()
+
+
+def test_the_canonical_example_is_a_valid_messenger_then_sms_failover():
+    request = parse_workflow_request(example_workflow())
 
     first, second = request.workflow
     assert (first.channel, second.channel) == ("messenger", "sms")
     assert first.message.content.type == second.message.content.type == "text"
-    assert (first.failover.expiry_time, first.failover.condition_status) == (600, "read")
+    assert (first.failover.expiry_time, first.failover.condition_status) == (15, "read")
     assert second.failover is None
 
 

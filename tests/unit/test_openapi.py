@@ -14,8 +14,9 @@ from pydantic import BaseModel
 
 from dispatch.api import problems, schemas
 from dispatch.api.openapi import CREATE_EXAMPLE, OPENAPI_PATH, build_openapi_document, openapi_document
+from dispatch.api.views import workflow_page, workflow_view
+from dispatch.domain.errors import ParameterError
 from dispatch.domain.workflow_request import parse_workflow_request
-from dispatch.domain.workflows import list_workflows, workflow_view
 from local_stack.deploy import ROOT, load_template
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -216,14 +217,7 @@ def test_the_workflow_view_shows_only_what_its_model_declares():
 
 def test_a_page_of_workflows_matches_its_schema(document):
     items = [workflow_item(), finished_item()]
-    summaries, _ = list_workflows(lambda limit, cursor: (items, None), page_size=20, cursor=None)
-    page = schemas.WorkflowPage.model_validate(
-        {
-            "page_size": 20,
-            "workflows": summaries,
-            "_links": {"self": {"href": "/v0.1/workflows?page_size=20"}},
-        }
-    ).body()
+    page = workflow_page(items, page_size=20, status=None, next_key=None)
 
     assert_matches(document, "WorkflowPage", page)
     assert [s["status"] for s in page["workflows"]] == ["in_progress", "error"]
@@ -237,7 +231,7 @@ def test_the_created_body_matches_its_schema(document):
 @pytest.mark.parametrize(
     "problem",
     [
-        problems.invalid_parameters([{"name": "workflow", "reason": "is required"}]),
+        problems.invalid_parameters([ParameterError("workflow", "is required")]),
         problems.not_found("No such workflow."),
         problems.internal_error(),
     ],

@@ -1,17 +1,19 @@
-"""Recording status webhooks and deciding steps by them (dispatch.domain.status_updates)."""
+"""Recording status webhooks and deciding steps by them (dispatch.domain.status_updates), with
+the real WorkflowRepository on moto."""
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fakes import DISPATCH_UUID, PII, InMemoryWorkflowRepository, stored_canonical_workflow
+from dynamodb import fail_over, items
+from fakes import DISPATCH_UUID, PII, stored_canonical_workflow
 
 from dispatch.clock import iso
 from dispatch.domain.status_updates import RecordResult, StatusWebhook, record_message_status
+from dispatch.storage.workflow_repository import WorkflowRepository
 
 NOW = datetime(2025, 1, 2, 3, 6, 0, tzinfo=UTC)
 MESSAGE_UUIDS = ("aaaaaaaa-0000-0000-0000-000000000000", "bbbbbbbb-1111-1111-1111-111111111111")
@@ -19,8 +21,8 @@ OURS = object()  # the default client_ref: the one send_step set on the step's m
 
 
 @pytest.fixture
-def workflows() -> InMemoryWorkflowRepository:
-    workflows = InMemoryWorkflowRepository()
+def workflows(workflows: WorkflowRepository) -> WorkflowRepository:
+    """The repository, holding the canonical workflow."""
     stored_canonical_workflow(workflows)
     return workflows
 
@@ -53,9 +55,13 @@ def workflow(workflows) -> dict[str, Any]:
     return workflows.get(DISPATCH_UUID)
 
 
-def fail_over_from_first_step(workflows) -> None:
-    """What the state machine does when step 0's wait ends without its condition."""
-    assert workflows.fail_over(DISPATCH_UUID, 0, "expired", "2025-01-02T03:15:00.000Z")
+@pytest.fixture
+def fail_over_from_first_step(table):
+    def fail_over_from_first_step() -> None:
+        """What the state machine does when step 0's wait ends without its condition."""
+        assert fail_over(table, DISPATCH_UUID, 0, "expired", "2025-01-02T03:15:00.000Z")
+
+    return fail_over_from_first_step
 
 
 # -- finding the step --------------------------------------------------------------------------
@@ -63,7 +69,7 @@ def fail_over_from_first_step(workflows) -> None:
 
 def test_a_status_finds_its_step_by_client_ref_even_before_the_send_is_recorded(workflows) -> None:
     # Given a step whose send response has not been stored yet (no message_uuid, no index item)
-    assert workflows.message_index == {}
+    assert workflows.find_step_by_message_uuid(MESSAGE_UUIDS[0]) is None
     # When its first status arrives
     result = record(workflows, "submitted", second=7)
     # Then it lands on that step, with its message_uuid
@@ -78,9 +84,11 @@ def test_a_status_finds_its_step_by_client_ref_even_before_the_send_is_recorded(
 
 
 @pytest.mark.parametrize("client_ref", [None, "customer-ref-42"])
-def test_without_our_client_ref_a_status_finds_its_step_by_message_uuid(workflows, client_ref) -> None:
+def test_without_our_client_ref_a_status_finds_its_step_by_message_uuid(
+    workflows, fail_over_from_first_step, client_ref
+) -> None:
     # Given step 1 was sent and its message_uuid indexed
-    fail_over_from_first_step(workflows)
+    fail_over_from_first_step()
     workflows.record_send_accepted(DISPATCH_UUID, 1, MESSAGE_UUIDS[1], "2025-01-02T03:15:01.000Z", 0)
     # When a status for it arrives without our client_ref
     result = record(workflows, "submitted", step=1, client_ref=client_ref)
@@ -101,13 +109,15 @@ def test_without_our_client_ref_a_status_finds_its_step_by_message_uuid(workflow
         f"{DISPATCH_UUID}:99",
     ],
 )
-def test_a_status_for_no_known_step_is_reported_unknown_and_changes_nothing(workflows, client_ref) -> None:
-    before = copy.deepcopy(workflows.workflows)
+def test_a_status_for_no_known_step_is_reported_unknown_and_changes_nothing(
+    workflows, table, client_ref
+) -> None:
+    before = items(table)
 
     result = record(workflows, "read", client_ref=client_ref)
 
     assert result is RecordResult.UNKNOWN_MESSAGE
-    assert workflows.workflows == before
+    assert items(table) == before
 
 
 # -- deciding a step with a failover condition (step 0: condition read) ------------------------
@@ -169,9 +179,11 @@ def test_statuses_in_order_each_move_the_step_forward(workflows) -> None:
     assert workflow(workflows)["steps"][0]["status"] == "read"
 
 
-def test_a_late_read_for_a_step_already_failed_over_does_not_complete_the_workflow(workflows) -> None:
+def test_a_late_read_for_a_step_already_failed_over_does_not_complete_the_workflow(
+    workflows, fail_over_from_first_step
+) -> None:
     # Given step 0 expired and the workflow moved on to step 1
-    fail_over_from_first_step(workflows)
+    fail_over_from_first_step()
     # When step 0's read status arrives late
     record(workflows, "read")
     # Then the workflow is still waiting on step 1, and step 0 keeps its outcome
@@ -208,10 +220,10 @@ def test_a_success_after_a_terminal_failure_does_not_complete_the_workflow(workf
     ],
 )
 def test_a_final_status_on_the_last_step_ends_the_workflow(
-    workflows, status, workflow_status, outcome
+    workflows, fail_over_from_first_step, status, workflow_status, outcome
 ) -> None:
     # Given the workflow failed over to its last step
-    fail_over_from_first_step(workflows)
+    fail_over_from_first_step()
     # When a final status arrives for it
     result = record(workflows, status, step=1)
     # Then the workflow ends: completed when delivered, error with the failure otherwise
@@ -221,8 +233,8 @@ def test_a_final_status_on_the_last_step_ends_the_workflow(
     assert stored["finished_at"] == iso(NOW)
 
 
-def test_submitted_on_the_last_step_decides_nothing(workflows) -> None:
-    fail_over_from_first_step(workflows)
+def test_submitted_on_the_last_step_decides_nothing(workflows, fail_over_from_first_step) -> None:
+    fail_over_from_first_step()
 
     record(workflows, "submitted", step=1)
 
@@ -276,8 +288,14 @@ def test_a_status_without_usage_or_error_stores_neither(workflows) -> None:
 # -- callbacks ------------------------------------------------------------------------------------
 
 
-def with_callback(workflows) -> list:
-    workflows.workflows[DISPATCH_UUID]["callback_url"] = "https://example.com/callbacks"
+@pytest.fixture
+def published(table) -> list:
+    """The events published; the workflow has a callback URL (else nothing is published)."""
+    table.update_item(
+        Key={"pk": f"WORKFLOW#{DISPATCH_UUID}"},
+        UpdateExpression="SET callback_url = :url",
+        ExpressionAttributeValues={":url": "https://example.com/callbacks"},
+    )
     return []
 
 
@@ -287,9 +305,9 @@ def record_publishing(workflows, published: list, status: str, **options) -> Rec
     )
 
 
-def test_each_stored_status_is_published_once_and_the_deciding_one_is_followed_by_the_report(workflows):
-    published = with_callback(workflows)
-
+def test_each_stored_status_is_published_once_and_the_deciding_one_is_followed_by_the_report(
+    workflows, published
+):
     for status in ("submitted", "delivered", "read"):
         record_publishing(workflows, published, status)
 
@@ -302,9 +320,7 @@ def test_each_stored_status_is_published_once_and_the_deciding_one_is_followed_b
     assert published[0].event_id == f"{DISPATCH_UUID}:0:submitted"
 
 
-def test_out_of_order_statuses_publish_only_forward_moves_and_a_redelivered_one_again(workflows):
-    published = with_callback(workflows)
-
+def test_out_of_order_statuses_publish_only_forward_moves_and_a_redelivered_one_again(workflows, published):
     record_publishing(workflows, published, "delivered")
     record_publishing(workflows, published, "submitted")  # late: not stored, not published
     record_publishing(workflows, published, "delivered")  # redelivered: published again (same event id)
@@ -320,9 +336,10 @@ def test_no_callback_url_publishes_only_the_final_report_where_the_outcome_is_co
     assert workflow(workflows)["status"] == "completed"
 
 
-def test_a_late_status_after_a_failover_publishes_no_final_report(workflows):
-    published = with_callback(workflows)
-    fail_over_from_first_step(workflows)
+def test_a_late_status_after_a_failover_publishes_no_final_report(
+    workflows, published, fail_over_from_first_step
+):
+    fail_over_from_first_step()
 
     record_publishing(workflows, published, "read")  # step 0 read after its expiry
 

@@ -8,7 +8,9 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from dispatch.api.problems import Problem
+from dispatch.api.examples import example_workflow
+from dispatch.api.resolver import problem_for
+from dispatch.domain.errors import InvalidWorkflowRequest, MalformedBody
 from dispatch.domain.workflow_request import (
     WorkflowRequest,
     WorkflowStep,
@@ -16,25 +18,11 @@ from dispatch.domain.workflow_request import (
     step_summary,
 )
 
-PHONE = "447700900001"
 SECRET_TEXT = "Your one-time code is 918273"
 
-CANONICAL = {
-    "template": "failover",
-    "workflow": [
-        {
-            "from": {"type": "messenger", "id": "FB_PAGE_ID"},
-            "to": {"type": "messenger", "id": "PSID0123456789"},
-            "message": {"content": {"type": "text", "text": "This is a Facebook Messenger message"}},
-            "failover": {"expiry_time": 600, "condition_status": "read"},
-        },
-        {
-            "from": {"type": "sms", "number": "447700900000"},
-            "to": {"type": "sms", "number": PHONE},
-            "message": {"content": {"type": "text", "text": "This is an SMS sent using the Dispatch API"}},
-        },
-    ],
-}
+# The project's one example body (dispatch/api/example_workflow.json): Messenger, then SMS to PHONE.
+CANONICAL = example_workflow()
+PHONE = CANONICAL["workflow"][1]["to"]["number"]
 
 # A valid (from, to) pair per channel.
 ENDPOINTS = {
@@ -102,14 +90,14 @@ def canonical() -> dict:
 
 def invalid_parameters(body, **kwargs) -> dict[str, str]:
     """Parse `body`, expecting a 422; return its invalid parameters as {name: reason}."""
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(InvalidWorkflowRequest) as raised:
         parse_workflow_request(body, **kwargs)
-    problem = raised.value
+    problem = problem_for(raised.value)
     assert problem.status == 422
     assert problem.type.endswith("#invalid-params")
-    names = [item["name"] for item in problem.invalid_parameters]
+    names = [name for name, _ in raised.value.errors]
     assert len(names) == len(set(names)), "one entry per parameter"
-    return {item["name"]: item["reason"] for item in problem.invalid_parameters}
+    return dict(raised.value.errors)
 
 
 def assert_only_invalid(body, name: str, **kwargs) -> str:
@@ -132,9 +120,9 @@ def test_given_the_canonical_messenger_then_sms_body_when_parsed_then_both_steps
     first, last = request.workflow
     assert isinstance(first, WorkflowStep)
     assert first.channel == "messenger"
-    assert (first.from_.id, first.to.id) == ("FB_PAGE_ID", "PSID0123456789")
+    assert (first.from_.id, first.to.id) == ("MY_PAGE_ID", "4200000000000001")
     assert first.message.content.type == "text"
-    assert first.failover.expiry_time == 600
+    assert first.failover.expiry_time == 15
     assert first.failover.condition_status == "read"
     assert last.channel == "sms"
     assert (last.from_.number, last.to.number) == ("447700900000", PHONE)
@@ -149,7 +137,7 @@ def test_given_the_body_as_str_bytes_or_dict_when_parsed_then_it_is_accepted(enc
 def test_given_a_parsed_request_when_dumped_by_alias_then_it_uses_the_json_field_names():
     request = parse_workflow_request(canonical())
     dumped = request.model_dump(by_alias=True, exclude_none=True)
-    assert dumped["workflow"][0]["from"] == {"type": "messenger", "id": "FB_PAGE_ID"}
+    assert dumped["workflow"][0]["from"] == {"type": "messenger", "id": "MY_PAGE_ID"}
 
 
 def test_given_a_dict_body_when_parsed_then_the_callers_dict_is_not_modified():
@@ -160,17 +148,18 @@ def test_given_a_dict_body_when_parsed_then_the_callers_dict_is_not_modified():
 
 @pytest.mark.parametrize("raw", ["{", "not json", b"\xff\xfe\xfa", "", "{'template': 'failover'}"])
 def test_given_invalid_json_when_parsed_then_400_bad_request(raw):
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(MalformedBody) as raised:
         parse_workflow_request(raw)
-    assert raised.value.status == 400
-    assert raised.value.invalid_parameters == []
+    problem = problem_for(raised.value)
+    assert problem.status == 400
+    assert "invalid_parameters" not in problem.body()
 
 
 @pytest.mark.parametrize("raw", ["[]", "null", '"failover"', "42", "true"])
 def test_given_json_that_is_not_an_object_when_parsed_then_400_bad_request(raw):
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(MalformedBody) as raised:
         parse_workflow_request(raw)
-    assert raised.value.status == 400
+    assert problem_for(raised.value).status == 400
     assert "object" in raised.value.detail
 
 
@@ -218,9 +207,9 @@ def test_given_a_callback_when_parsed_then_only_https_or_local_loopback_is_accep
     if valid:
         assert parse_workflow_request(body, allow_http_loopback_callback=local).callback == callback
     else:
-        with pytest.raises(Problem) as raised:
+        with pytest.raises(InvalidWorkflowRequest) as raised:
             parse_workflow_request(body, allow_http_loopback_callback=local)
-        assert [p["name"] for p in raised.value.invalid_parameters] == ["callback"]
+        assert [name for name, _ in raised.value.errors] == ["callback"]
 
 
 # --- template and workflow ------------------------------------------------------------------------
@@ -800,7 +789,8 @@ def test_given_an_expiry_time_that_is_not_a_json_integer_when_parsed_then_it_mus
 
 
 def test_given_a_float_expiry_time_in_raw_json_when_parsed_then_it_must_be_an_integer():
-    raw = json.dumps(canonical()).replace('"expiry_time": 600', '"expiry_time": 600.0')
+    raw = json.dumps(canonical()).replace('"expiry_time": 15', '"expiry_time": 15.0')
+    assert "15.0" in raw
     assert assert_only_invalid(raw, "workflow[0].failover.expiry_time") == "must be an integer"
 
 
@@ -923,24 +913,25 @@ def test_given_invalid_personal_data_when_reported_then_no_value_is_echoed():
     body["workflow"][1]["message"]["content"] = {"type": "image", "image": {"url": "ftp://" + PHONE}}
 
     # When
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(InvalidWorkflowRequest) as raised:
         parse_workflow_request(body)
 
     # Then: neither the problem body nor the exception chain carries the values
-    problem = raised.value
+    error = raised.value
+    problem = problem_for(error)
     assert problem.status == 422
     dumped = json.dumps(problem.body())
     for secret in (SECRET_TEXT, PHONE, "7" * 60):
         assert secret not in dumped
-        assert secret not in str(problem)
-    assert problem.__cause__ is None
-    assert problem.__context__ is None
+        assert secret not in str(error)
+    assert error.__cause__ is None
+    assert error.__context__ is None
 
 
 def test_given_invalid_json_containing_personal_data_when_reported_then_nothing_is_echoed():
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(MalformedBody) as raised:
         parse_workflow_request('{"to": "' + PHONE + '", ')
-    assert PHONE not in json.dumps(raised.value.body())
+    assert PHONE not in json.dumps(problem_for(raised.value).body())
     assert raised.value.__cause__ is None
 
 
@@ -982,7 +973,7 @@ def test_given_a_step_with_failover_when_summarised_then_only_non_personal_field
         "channel": "messenger",
         "content_type": "text",
         "condition_status": "read",
-        "expiry_time": 600,
+        "expiry_time": 15,
     }
 
 

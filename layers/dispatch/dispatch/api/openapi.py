@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import DefsRef, GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
 from dispatch.api import schemas
+from dispatch.api.examples import example_workflow
 from dispatch.api.resolver import IDEMPOTENCY_KEY_PATTERN, PROBLEM_JSON
 from dispatch.domain.status_updates import StatusWebhook
 from dispatch.domain.statuses import WorkflowStatus
@@ -29,24 +30,9 @@ OPENAPI_PATH = "/v0.1/openapi.json"
 API_VERSION = "0.1"
 JSON = "application/json"
 
-# A create body that passes validation (tests check it does): Messenger, read within 15 s or SMS.
+# The canonical create body (tests check it passes validation): Messenger, read within 15 s or SMS.
 # Swagger UI fills "Try it out" with it (a body generated from the schema would break the rules).
-CREATE_EXAMPLE: dict[str, Any] = {
-    "template": "failover",
-    "workflow": [
-        {
-            "from": {"type": "messenger", "id": "MY_PAGE_ID"},
-            "to": {"type": "messenger", "id": "4200000000000001"},
-            "message": {"content": {"type": "text", "text": "Your order has shipped!"}},
-            "failover": {"expiry_time": 15, "condition_status": "read"},
-        },
-        {
-            "from": {"type": "sms", "number": "447700900000"},
-            "to": {"type": "sms", "number": "447700900123"},
-            "message": {"content": {"type": "text", "text": "Your order has shipped!"}},
-        },
-    ],
-}
+CREATE_EXAMPLE: dict[str, Any] = example_workflow()
 
 # The callbacks we POST to the customer's callback URL: webhook name -> its body.
 CUSTOMER_CALLBACKS: dict[str, type[BaseModel]] = {
@@ -55,7 +41,7 @@ CUSTOMER_CALLBACKS: dict[str, type[BaseModel]] = {
 }
 
 
-def _ref(model: type[BaseModel] | str) -> dict[str, str]:
+def _ref(model: type[Any] | str) -> dict[str, str]:
     name = model if isinstance(model, str) else model.__name__
     return {"$ref": f"#/components/schemas/{name}"}
 

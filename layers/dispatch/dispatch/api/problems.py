@@ -1,49 +1,44 @@
-"""RFC 7807-style problem bodies, shaped like the Vonage APIs' errors."""
+"""RFC 7807-style problem bodies, shaped like the Vonage APIs' errors.
+
+Which error gets which problem is decided in one place, dispatch.api.resolver.problem_for."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
+
+from dispatch.api.schemas import Problem as ProblemBody
+from dispatch.domain.errors import ParameterError
 
 ERRORS_BASE = "https://developer.vonage.com/api-errors"
 
 
 @dataclass
-class Problem(Exception):
+class Problem:
     """An error the API answers with: HTTP status plus a problem body."""
 
     status: int
     title: str
     detail: str
     type: str = f"{ERRORS_BASE}#internal-error"
-    invalid_parameters: list[dict[str, str]] = field(default_factory=list)
+    invalid_parameters: list[ParameterError] = field(default_factory=list)
     instance: str = field(default_factory=lambda: str(uuid.uuid4()))
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         """The problem body, shaped by `dispatch.api.schemas.Problem` (what the OpenAPI document declares)."""
-        # Imported here: dispatch.api.schemas imports dispatch.domain.workflow_request,
-        # which imports this module.
-        from dispatch.api.schemas import Problem as ProblemBody
-
-        return ProblemBody(
-            type=self.type,
-            title=self.title,
-            detail=self.detail,
-            instance=self.instance,
-            invalid_parameters=self.invalid_parameters or None,
+        return ProblemBody.model_validate(
+            {
+                "type": self.type,
+                "title": self.title,
+                "detail": self.detail,
+                "instance": self.instance,
+                "invalid_parameters": [error._asdict() for error in self.invalid_parameters] or None,
+            }
         ).body()
 
-    def response(self) -> dict:
-        """An API Gateway (payload 2.0) proxy response carrying this problem."""
-        return {
-            "statusCode": self.status,
-            "headers": {"Content-Type": "application/problem+json"},
-            "body": json.dumps(self.body()),
-        }
 
-
-def invalid_parameters(invalid: list[dict[str, str]], detail: str | None = None) -> Problem:
+def invalid_parameters(invalid: list[ParameterError], detail: str | None = None) -> Problem:
     return Problem(
         status=422,
         type=f"{ERRORS_BASE}#invalid-params",
@@ -65,6 +60,10 @@ def not_found(detail: str) -> Problem:
     return Problem(status=404, type=f"{ERRORS_BASE}#not-found", title="Not found", detail=detail)
 
 
+def conflict(detail: str) -> Problem:
+    return Problem(status=409, type=f"{ERRORS_BASE}#conflict", title="Conflict", detail=detail)
+
+
 def internal_error() -> Problem:
     return Problem(
         status=500,
@@ -77,15 +76,4 @@ def internal_error() -> Problem:
 def service_unavailable(detail: str) -> Problem:
     return Problem(
         status=503, type=f"{ERRORS_BASE}#service-unavailable", title="Service unavailable", detail=detail
-    )
-
-
-def conflict(detail: str) -> Problem:
-    return Problem(status=409, type=f"{ERRORS_BASE}#conflict", title="Conflict", detail=detail)
-
-
-def idempotency_key_reused() -> Problem:
-    return invalid_parameters(
-        [{"name": "Idempotency-Key", "reason": "was already used with a different request body"}],
-        detail="An Idempotency-Key can only be reused with the same request body.",
     )

@@ -12,8 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch.domain.status_updates import RecordResult
-from dispatch.domain.statuses import MessageStatus, StepOutcome, WorkflowStatus
+from dispatch.domain.statuses import MessageStatus, RecordResult, StepOutcome, WorkflowStatus
 from dispatch.domain.workflow_request import Channel, ContentType
 
 Timestamp = Annotated[

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.applications import verify_bearer_token
@@ -23,9 +23,7 @@ from dispatch.domain.credentials import (
     verify_secret,
 )
 from dispatch.domain.destinations import ForbiddenDestination, check_callback_url
-
-if TYPE_CHECKING:
-    from dispatch.storage.account_repository import AccountRepository
+from dispatch.domain.ports import AccountStore
 
 _MAX_CALLBACK_URL_LENGTH = 2000
 
@@ -85,7 +83,7 @@ class Identity:
         return context
 
 
-def authenticate(authorization: str | None, accounts: AccountRepository) -> Identity | None:
+def authenticate(authorization: str | None, accounts: AccountStore) -> Identity | None:
     """The caller's identity from `Basic api_key:api_secret` or `Bearer <JWT>`, or None."""
     credentials = parse_basic(authorization)
     if credentials is not None:
@@ -125,7 +123,7 @@ class NewAccount:
 
 
 def create_account(
-    accounts: AccountRepository,
+    accounts: AccountStore,
     *,
     api_key: str | None = None,
     api_secret: str | None = None,

@@ -135,7 +135,8 @@ def resolve_public_address(
     else:
         lookup = getaddrinfo or socket.getaddrinfo
         infos = lookup(host, port, type=socket.SOCK_STREAM)
-        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        # sockaddr[0] is the address string (a scope id after "%" for IPv6 link-local).
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
         if not addresses:
             raise socket.gaierror(f"{host} has no address")
     for address in addresses:

@@ -7,16 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatch.clock import iso, utc_now
+from dispatch.domain.errors import WorkflowNotFound
+from dispatch.domain.ports import Clock, MessageSender, WorkflowStore
 from dispatch.domain.statuses import WorkflowStatus
 from dispatch.domain.translate import to_messages_request
 from dispatch.domain.workflow_request import WorkflowStep
-from dispatch.integrations.messages_api import MessagesApiClient
 from dispatch.observability import logger
-from dispatch.storage.workflow_repository import WorkflowRepository
-
-
-class WorkflowNotFound(Exception):
-    """The state machine asked for a workflow that is not stored (it may have expired)."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +54,10 @@ def send_step(
     dispatch_uuid: str,
     step_index: int,
     *,
-    workflows: WorkflowRepository,
-    messages_api: Callable[[], MessagesApiClient],
+    workflows: WorkflowStore,
+    messages_api: Callable[[], MessageSender],
     final_status_timeout: int,
-    now: Callable = utc_now,
+    now: Clock = utc_now,
 ) -> SendOutcome:
     """Send step `step_index` of the workflow unless an earlier attempt already did.
 

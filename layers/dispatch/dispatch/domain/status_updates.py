@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from dispatch.clock import iso, utc_now
+from dispatch.domain.errors import InvalidStatusWebhook, MalformedBody
+from dispatch.domain.ports import Clock, Publish, WorkflowStore
 from dispatch.domain.sending import parse_client_ref
-from dispatch.domain.statuses import MessageStatus, decision_for, rank
-from dispatch.integrations.callbacks import FINAL_STATUSES, CallbackEvent, final_report_event, status_event
+from dispatch.domain.statuses import MessageStatus, RecordResult, decision_for, rank
+from dispatch.integrations.callbacks import FINAL_STATUSES, final_report_event, status_event
 from dispatch.observability import logger
-from dispatch.storage.workflow_repository import WorkflowRepository
 
 
 class StatusWebhook(BaseModel):
@@ -30,18 +29,24 @@ class StatusWebhook(BaseModel):
     usage: dict[str, Any] | None = None
 
 
-class RecordResult(StrEnum):
-    RECORDED = "recorded"
-    IGNORED = "ignored"  # a duplicate, or a status ranked below the one already stored
-    UNKNOWN_MESSAGE = "unknown_message"
+def parse_status_webhook(body: bytes | str) -> StatusWebhook:
+    """The status a (signed) webhook body carries; MalformedBody when it is not JSON,
+    InvalidStatusWebhook naming every field that is not a status's."""
+    try:
+        return StatusWebhook.model_validate_json(body)
+    except ValidationError as error:
+        errors = error.errors()
+    if any(e["type"] == "json_invalid" for e in errors):
+        raise MalformedBody("The body is not valid JSON.")
+    raise InvalidStatusWebhook((".".join(str(part) for part in e["loc"]), e["msg"]) for e in errors)
 
 
 def record_message_status(
     webhook: StatusWebhook,
     *,
-    workflows: WorkflowRepository,
-    publish: Callable[[CallbackEvent], None] | None = None,
-    now: Callable = utc_now,
+    workflows: WorkflowStore,
+    publish: Publish | None = None,
+    now: Clock = utc_now,
 ) -> RecordResult:
     """Store the status on its step (only ever moving forward) and, if it settles the step's
     condition, end the workflow at once: completed, or error for a failed last message."""

@@ -33,6 +33,13 @@ class WorkflowStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# What became of a status the Messages API posted: the status webhook's answer.
+class RecordResult(StrEnum):
+    RECORDED = "recorded"
+    IGNORED = "ignored"  # a duplicate, or a status ranked below the one already stored
+    UNKNOWN_MESSAGE = "unknown_message"
+
+
 class StepOutcome(StrEnum):
     CONDITION_MET = "condition_met"
     EXPIRED = "expired"

@@ -42,9 +42,10 @@ def _content(content: Content) -> dict:
         return {"text": content.text}
     if content.type == "template":
         template = content.template
+        assert template is not None  # the request's rules require it for this content type
         return {"template": {"name": template.name, "parameters": [p.default for p in template.parameters]}}
     if content.type == "custom":
-        return {"custom": dict(content.custom)}
+        return {"custom": dict(content.custom or {})}
     # image, audio, video, file: {url} plus the caption where the model allows one and it is set
     media = getattr(content, content.type)
     return {content.type: media.model_dump(exclude_none=True)}

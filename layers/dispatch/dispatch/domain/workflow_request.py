@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -29,14 +29,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
-from dispatch.api import problems
 from dispatch.domain.destinations import ForbiddenDestination, check_callback_url
+from dispatch.domain.errors import InvalidWorkflowRequest, MalformedBody, ParameterError
 
 Channel = Literal["sms", "viber_service_msg", "messenger", "whatsapp"]
 ContentType = Literal["text", "image", "audio", "video", "file", "template", "custom"]
-CONTENT_TYPES: tuple[str, ...] = ContentType.__args__
+CONTENT_TYPES: tuple[str, ...] = get_args(ContentType)
 
 MAX_STEPS = 10
 DEFAULT_MIN_EXPIRY_TIME = 15
@@ -101,7 +101,7 @@ def _check_between(value: int, low: int, high: int, unit: str = "") -> int:
     return value
 
 
-def _between(low: int, high: int):
+def _between(low: int, high: int) -> AfterValidator:
     return AfterValidator(lambda value: _check_between(value, low, high))
 
 
@@ -265,9 +265,8 @@ def parse_workflow_request(
 ) -> WorkflowRequest:
     """Validate a create body and return it as a WorkflowRequest.
 
-    Raises `problems.bad_request` (400) when the body is not a JSON object, and
-    `problems.invalid_parameters` (422) listing every invalid parameter otherwise, each as
-    `{"name": "workflow[1].failover.expiry_time", "reason": "..."}`.
+    Raises MalformedBody when the body is not a JSON object, and InvalidWorkflowRequest listing
+    every invalid parameter otherwise, each as ("workflow[1].failover.expiry_time", "...").
     """
     data = _load_json_object(body)
     rule_errors = _rule_errors(data)
@@ -281,7 +280,7 @@ def parse_workflow_request(
             if e["type"] != "workflow_rule"  # already in rule_errors, along with any others
         ]
     # Outside the except block, so the ValidationError (which holds the input) is not chained.
-    raise problems.invalid_parameters(_merge(field_errors + rule_errors))
+    raise InvalidWorkflowRequest(_merge(field_errors + rule_errors))
 
 
 def step_summary(step: WorkflowStep) -> dict:
@@ -301,9 +300,9 @@ def _load_json_object(body: str | bytes | dict) -> dict:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise problems.bad_request("The request body is not valid JSON.") from None
+        raise MalformedBody("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
-        raise problems.bad_request("The request body must be a JSON object.")
+        raise MalformedBody("The request body must be a JSON object.")
     return data
 
 
@@ -353,7 +352,7 @@ def _step_rule_errors(step: dict, path: str, *, is_last: bool) -> list[tuple[str
         invalid("to.type", "must be the same as from.type")
 
     from_field, to_field = ADDRESS_FIELDS_BY_CHANNEL[channel]
-    if sender.get(from_field) is None:
+    if _obj(sender).get(from_field) is None:
         invalid(f"from.{from_field}", f"is required for the {channel} channel")
     if isinstance(recipient, dict) and recipient.get(to_field) is None:
         invalid(f"to.{to_field}", f"is required for the {channel} channel")
@@ -414,7 +413,7 @@ def _name(loc: tuple[str | int, ...]) -> str:
     return name
 
 
-def _reason(error: dict) -> str:
+def _reason(error: ErrorDetails) -> str:
     kind, ctx = error["type"], error.get("ctx", {})
     if kind in _REASONS:
         return _REASONS[kind]
@@ -438,7 +437,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _merge(errors: list[tuple[str, str]]) -> list[dict[str, str]]:
+def _merge(errors: list[tuple[str, str]]) -> list[ParameterError]:
     """One entry per name (the first reason wins), top-level fields first, then step by step."""
     seen: dict[str, str] = {}
     for name, reason in errors:
@@ -448,4 +447,4 @@ def _merge(errors: list[tuple[str, str]]) -> list[dict[str, str]]:
         match = re.match(r"workflow\[(\d+)\]", name)
         return int(match.group(1)) if match else -1
 
-    return [{"name": name, "reason": seen[name]} for name in sorted(seen, key=step_index)]
+    return [ParameterError(name, seen[name]) for name in sorted(seen, key=step_index)]

@@ -35,7 +35,11 @@ class _PinnedConnectionMixin:
         except TimeoutError as error:
             raise ConnectTimeoutError(self, f"Connection to {self.pinned_address} timed out") from error
         except OSError as error:
-            raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
+            # `self` is an HTTPConnection once mixed in (see PinnedAddressAdapter).
+            raise NewConnectionError(
+                self,  # type: ignore[arg-type]
+                f"Failed to establish a new connection: {error}",
+            ) from error
 
 
 class PinnedAddressAdapter(HTTPAdapter):

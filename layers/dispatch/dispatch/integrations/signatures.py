@@ -16,11 +16,11 @@ from datetime import datetime
 
 import jwt
 
+from dispatch.domain.errors import InvalidSignature
+
+__all__ = ["InvalidSignature", "payload_hash", "sign_webhook", "verify_webhook"]
+
 DEFAULT_MAX_AGE_SECONDS = 300
-
-
-class InvalidSignature(Exception):
-    """The request is not signed by the holder of the signature secret, or is stale."""
 
 
 def payload_hash(body: bytes) -> str:
