@@ -143,8 +143,8 @@ class _Zygote:
 class _Pool:
     """A function's execution environments: idle ones are reused, new ones started up to `limit`."""
 
-    def __init__(self, spec: FunctionSpec, zygote: _Zygote, limit: int) -> None:
-        self.spec, self._zygote, self._limit = spec, zygote, limit
+    def __init__(self, spec: FunctionSpec, zygote: _Zygote, limit: int, runtime: LambdaRuntime) -> None:
+        self.spec, self._zygote, self._limit, self._runtime = spec, zygote, limit, runtime
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._starting = 0
@@ -163,6 +163,7 @@ class _Pool:
             "memory": self.spec.memory,
             "timeout": self.spec.timeout,
             "request_id": str(uuid.uuid4()),
+            "metrics": self._runtime.record_metrics,
         }
         try:
             payload, answer = worker.call(header, event, timeout=self.spec.timeout)
@@ -171,6 +172,8 @@ class _Pool:
             error_type = "Sandbox.Timedout" if "timed out" in str(error) else "Runtime.ExitError"
             return error_payload(error, error_type), True
         self._release(worker)
+        if answer.get("metrics"):
+            self._runtime.emf_records.extend(answer["metrics"])
         if answer.get("aws_calls"):
             with self._available:
                 self.aws_calls.update(answer["aws_calls"])
@@ -229,6 +232,11 @@ class LambdaRuntime:
         self._lock = threading.Lock()
         # The latest invocations (function, failed, seconds), for benchmarks; bounded for long runs.
         self.invocations: collections.deque[dict[str, Any]] = collections.deque(maxlen=100_000)
+        # With record_metrics, the functions' Powertools metrics are on (the local stack turns
+        # them off: they would flood the console) and their EMF records are kept here instead of
+        # printed (see lambda_worker.py).
+        self.record_metrics = False
+        self.emf_records: list[dict[str, Any]] = []
 
     def register(self, spec: FunctionSpec) -> None:
         self._specs[spec.name] = spec
@@ -267,7 +275,7 @@ class LambdaRuntime:
             pool = self._pools.get(function_name)
             if pool is None:
                 pool = self._pools[function_name] = _Pool(
-                    self._specs[function_name], self._zygote, self.concurrency
+                    self._specs[function_name], self._zygote, self.concurrency, self
                 )
             return pool
 

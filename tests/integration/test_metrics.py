@@ -2,21 +2,21 @@
 dashboard and the alarms read, with the same names and dimensions.
 
 The local stack disables Powertools metrics (they would flood the console); this test turns them
-on, runs workflows through every outcome the dashboard shows, and reads what was printed.
+on in the functions' worker processes (LambdaRuntime.record_metrics: the workers send back the
+EMF records their invocations printed), runs workflows through every outcome the dashboard
+shows, and reads those records.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import uuid
 from collections import defaultdict
 
 import pytest
 import requests
 
-from dispatch.observability import Metric, metrics
+from dispatch.observability import Metric
 from local_stack.deploy import load_template
 from local_stack.receiver import CallbackReceiver
 from tests.integration.helpers import messenger_then_sms, start_workflow, wait_for_end, wait_until
@@ -41,18 +41,15 @@ def read_by_operations() -> set[tuple[str, frozenset[str]]]:
 class Printed:
     """The EMF records printed so far: metric name -> [(dimension names, values)]."""
 
-    def __init__(self, capsys) -> None:
-        self._capsys = capsys
+    def __init__(self, runtime) -> None:
+        self._runtime = runtime
+        self._seen = 0
         self.records: dict[str, list[tuple[frozenset[str], dict]]] = defaultdict(list)
 
     def read(self) -> Printed:
-        for line in self._capsys.readouterr().out.splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(record, dict) or "_aws" not in record:
-                continue
+        new = self._runtime.emf_records[self._seen :]
+        self._seen += len(new)
+        for record in new:
             (directive,) = record["_aws"]["CloudWatchMetrics"]
             for dimensions in directive["Dimensions"]:
                 for metric in directive["Metrics"]:
@@ -66,14 +63,13 @@ class Printed:
 
 
 @pytest.fixture
-def printed(stack, capsys, monkeypatch):
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    # The functions share this process: their Metrics object may have been created (by an
-    # earlier import) before the stack set the functions' environment, as Lambda would.
-    monkeypatch.setattr(metrics, "namespace", os.environ["POWERTOOLS_METRICS_NAMESPACE"])
-    monkeypatch.setattr(metrics, "service", os.environ["POWERTOOLS_SERVICE_NAME"])
-    capsys.readouterr()  # what came before
-    return Printed(capsys)
+def printed(stack):
+    stack.runtime.emf_records.clear()
+    stack.runtime.record_metrics = True
+    try:
+        yield Printed(stack.runtime)
+    finally:
+        stack.runtime.record_metrics = False
 
 
 def test_the_functions_emit_every_metric_the_dashboard_and_alarms_read(stack, printed, api):
