@@ -24,7 +24,7 @@ demo: $(STAMP)  ## local stack + demo, then exit (status 0 when the workflow com
 test: typecheck  ## every test: unit, handlers, template/ASL checks, integration through the local stack
 	$(BIN)/pytest
 
-typecheck: $(STAMP)  ## mypy (pydantic plugin) over the layer, the functions and the unit tests' fakes
+typecheck: $(STAMP)  ## mypy (pydantic plugin) over the layer, the functions, admin/, tools/ and the unit tests' fakes
 	$(BIN)/mypy
 
 unit: $(STAMP)

@@ -141,6 +141,81 @@ class _LocalAlarm(CloudFormationModel):
         raise UnformattedGetAttTemplateException()
 
 
+class GeneratedSecret(CloudFormationModel):
+    """AWS::SecretsManager::Secret, which moto's CloudFormation does not model: the secret is
+    created in moto's Secrets Manager, its value generated as GenerateSecretString would (or its
+    SecretString), so that `Ref` gives its ARN and the functions read it as they do on AWS."""
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::Secret"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        backend = secretsmanager_backends[account_id][region_name]
+        properties = cloudformation_json.get("Properties", {})
+        value = properties.get("SecretString")
+        if value is None:
+            generate = properties.get("GenerateSecretString", {})
+            answer = backend.get_random_password(
+                password_length=int(generate.get("PasswordLength", 32)),
+                exclude_characters=generate.get("ExcludeCharacters", ""),
+                exclude_numbers=bool(generate.get("ExcludeNumbers", False)),
+                exclude_punctuation=bool(generate.get("ExcludePunctuation", False)),
+                exclude_uppercase=bool(generate.get("ExcludeUppercase", False)),
+                exclude_lowercase=bool(generate.get("ExcludeLowercase", False)),
+                include_space=bool(generate.get("IncludeSpace", False)),
+                require_each_included_type=bool(generate.get("RequireEachIncludedType", True)),
+            )
+            value = json.loads(answer)["RandomPassword"]
+        created = backend.create_secret(
+            name=properties.get("Name", resource_name),
+            secret_string=value,
+            secret_binary=None,
+            description=properties.get("Description"),
+            tags=None,
+            kms_key_id=None,
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+        return cls(json.loads(created)["ARN"])
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name, cloudformation_json, account_id, region_name
+    ) -> None:
+        return None
+
+    def is_created(self) -> bool:
+        return True
+
+
 def install_moto_adapters() -> None:
     """Process-wide moto settings the local stack needs: execute the ASL, no Docker for Lambda."""
     from moto.core.config import default_user_config
@@ -153,7 +228,8 @@ def install_moto_adapters() -> None:
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", message="Tried to parse AWS::ApiGatewayV2")
 
-    # The resource types moto's CloudFormation knows are cached: let it see _LocalAlarm.
+    # The resource types moto's CloudFormation knows are cached: let it see _LocalAlarm and
+    # GeneratedSecret.
     for cached in (get_model_list, get_model_map, get_name_type_map):
         cached.cache_clear()
     default_user_config["stepfunctions"] = {"execute_state_machine": True}

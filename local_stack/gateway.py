@@ -83,7 +83,8 @@ def routes_from_cloudformation(cfn: dict[str, Any], api_logical_id: str = "HttpA
         )
     routes = []
     for path, operations in body["paths"].items():
-        pattern = re.compile("^" + re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
+        # API Gateway also matches a path with a trailing slash to its route (and passes it on as is).
+        pattern = re.compile("^" + re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "/?$")
         for method, operation in operations.items():
             security = next(iter(operation.get("security", [{}])[0] or {"NONE": []}), "NONE")
             routes.append(

@@ -60,6 +60,11 @@ ERRORS = "https://developer.vonage.com/api-errors"
 CHANNELS = {"sms", "mms", "messenger", "viber_service", "whatsapp", "rcs"}
 CHANNELS_WITH_READ = {"messenger", "viber_service", "whatsapp", "rcs"}
 USAGE = {"currency": "EUR", "price": "0.0333"}
+# The error of each failed status: (code, reason).
+FAILURE_ERRORS = {
+    "rejected": (1300, "Not part of the provider network"),
+    "undeliverable": (1320, "The provider could not be reached"),
+}
 WEBHOOK_TIMEOUT = (3, 15)
 WEBHOOK_TRIES = 5
 WEBHOOK_BACKOFF = 0.2
@@ -286,10 +291,13 @@ class SandboxMessagesApi:
         if status in ("submitted", "delivered"):
             body["usage"] = dict(USAGE)
         if status in ("rejected", "undeliverable"):
+            # As Messages v1 posts failures: the code ends the type URL and is the title, the
+            # human reason is the detail.
+            code, reason = FAILURE_ERRORS[status]
             body["error"] = {
-                "type": f"{ERRORS}/messages#1300" if status == "rejected" else f"{ERRORS}/messages#1320",
-                "title": "Rejected" if status == "rejected" else "Undeliverable",
-                "detail": f"The message was {status} (sandbox recipient suffix {message['to'][-2:]})",
+                "type": f"{ERRORS}/messages#{code}",
+                "title": code,
+                "detail": reason,
                 "instance": str(uuid.uuid4()),
             }
         return body

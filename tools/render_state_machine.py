@@ -226,7 +226,7 @@ def _condition(rule: dict[str, Any]) -> str:
     if "Condition" in rule:  # JSONata
         return str(rule["Condition"]).removeprefix("{%").removesuffix("%}").strip()
     if "And" in rule or "Or" in rule:
-        terms = rule.get("And") or rule.get("Or")
+        terms: list[dict[str, Any]] = rule.get("And") or rule.get("Or") or []
         # `x present and x = v` says no more than `x = v`.
         compared = [t["Variable"] for t in terms if "Variable" in t and "IsPresent" not in t]
         terms = [

@@ -41,7 +41,7 @@ step() {  # step NAME COMMAND...: run it and print its wall time (and the end of
     fi
 }
 
-step set-up make .venv/.installed || true
+step set-up make .venv/.installed
 step test make test
 grep -E '^=+ .*[0-9]+ (passed|failed)' "$work/test.log" | tail -n 1 | sed 's/^=* */           /; s/ =*$//'
 step demo make demo

@@ -151,7 +151,7 @@ def test_a_plain_http_callback_off_this_machine_is_refused(stack, customer):
         f"{stack.api_url}/v0.1/dispatch",
         json=messenger_then_sms("55", callback="http://example.com/callbacks"),
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert [p["name"] for p in response.json()["invalid_parameters"]] == ["callback"]
 
 

@@ -114,6 +114,9 @@ def test_a_stored_hash_with_well_shaped_but_invalid_parts_does_not_verify(stored
         (basic("abcd1234:se:cr:et"), ("abcd1234", "se:cr:et")),  # only the first colon separates
         (basic("abcd1234:s3cr3t") + "  ", ("abcd1234", "s3cr3t")),
         (basic("ключ:секрет"), ("ключ", "секрет")),  # UTF-8 credentials decode
+        # The scheme is case-insensitive (RFC 7235)
+        (basic("abcd1234:s3cr3t").replace("Basic", "basic"), ("abcd1234", "s3cr3t")),
+        (basic("abcd1234:s3cr3t").replace("Basic", "BASIC"), ("abcd1234", "s3cr3t")),
     ],
 )
 def test_basic_credentials_are_split_into_api_key_and_secret(authorization: str, credentials) -> None:

@@ -103,6 +103,74 @@ def test_a_status_callback_is_signed_and_names_its_recipient_and_workflow():
     assert call["allow_redirects"] is False
 
 
+def test_a_step_never_sent_is_in_the_final_report_with_its_outcome_and_no_uuid():
+    # Given a workflow completed by its first message: the second one's turn never came
+    item = finished_item()
+    item["steps"][0].update(send_state="accepted", outcome="condition_met")
+    item["steps"][1] = {"channel": "sms", "content_type": "text"}
+
+    report = final_report_body(final_report_event(DISPATCH_UUID), item)
+
+    messages = report["_links"]["messages"]
+    assert messages[1] == {"channel": "sms", "outcome": "not_sent"}
+    assert messages[0]["href"] == "/v0.1/messages/m-0"
+
+
+def test_a_step_sent_but_undecided_when_the_workflow_ended_has_no_invented_outcome():
+    item = finished_item()
+    item["steps"][1] = {"channel": "sms", "content_type": "text", "send_state": "sending"}
+
+    report = final_report_body(final_report_event(DISPATCH_UUID), item)
+
+    assert "outcome" not in report["_links"]["messages"][1]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        # As the status webhook stores it now (dispatch.domain.status_errors)
+        {"code": 1300, "reason": "Not part of the provider network", "type": "https://x/messages#1300"},
+        # As Messages v1 shapes it, and as items stored before kept it
+        {
+            "type": "https://developer.vonage.com/api-errors/messages#1300",
+            "title": "Not part of the provider network",
+        },
+        {"type": "https://developer.vonage.com/api-errors/messages#1300", "title": "1300"}
+        | {"reason": "Not part of the provider network"},
+    ],
+)
+def test_a_failed_status_callback_carries_the_dispatch_error_shape(stored):
+    # Given a rejected message whose error the status webhook stored
+    post = Post()
+    item = finished_item()
+    item["steps"][0].update(status="rejected", status_error=stored)
+    event = status_event(
+        DISPATCH_UUID, 0, status="rejected", timestamp="2026-01-01T00:00:30.000Z", message_uuid="m-0"
+    )
+
+    run(event, post, item)
+
+    # Then its callback's error is Dispatch's: an integer code and the human reason
+    body = json.loads(post.calls[0]["data"])
+    assert body["error"] == {"code": 1300, "reason": "Not part of the provider network"}
+
+
+def test_a_failure_without_a_known_reason_still_gets_one():
+    post = Post()
+    item = finished_item()
+    item["steps"][0].update(status="undeliverable", status_error={"type": "https://x/errors#1320"})
+    event = status_event(
+        DISPATCH_UUID, 0, status="undeliverable", timestamp="2026-01-01T00:00:30.000Z", message_uuid="m-0"
+    )
+
+    run(event, post, item)
+
+    assert json.loads(post.calls[0]["data"])["error"] == {
+        "code": 1320,
+        "reason": "The message was undeliverable.",
+    }
+
+
 @pytest.mark.parametrize(
     ("answer", "outcome"),
     [

@@ -4,11 +4,13 @@ tests/integration/test_documented_commands.py or say why not."""
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from dispatch.api.examples import example_workflow
 from tests.markdown_docs import ROOT, anchors, code_blocks, links, markdown_files
 
 FILES = markdown_files()
@@ -75,3 +77,29 @@ def test_checked_blocks_are_shell():
         for block in code_blocks(path):
             if block.marker == "check":
                 assert block.lang == "sh", block.where
+
+
+def create_bodies(path) -> list[tuple[str, dict]]:
+    """The workflow bodies shown in a file: JSON blocks, and JSON in single quotes in shell blocks."""
+    bodies = []
+    for block in code_blocks(path):
+        texts = [block.code] if block.lang == "json" else re.findall(r"'(\{.*?\})'", block.code, re.DOTALL)
+        for text in texts:
+            try:
+                body = json.loads(text)
+            except ValueError:
+                continue
+            steps = body.get("workflow") if isinstance(body, dict) else None
+            # A create body's steps have `from`; a workflow as GET shows it has none.
+            if isinstance(steps, list) and steps and all("from" in step for step in steps):
+                bodies.append((block.where, body))
+    return bodies
+
+
+def test_every_workflow_body_in_the_docs_is_the_canonical_example():
+    bodies = [found for path in FILES for found in create_bodies(path)]
+
+    assert len(bodies) >= 3  # README's curl, api.md's request and its idempotency example, ...
+    for where, body in bodies:
+        body.pop("callback", None)  # the callback walkthrough adds one
+        assert body == example_workflow(), f"{where}: not dispatch/api/example_workflow.json"

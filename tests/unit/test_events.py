@@ -30,6 +30,7 @@ ASL = ROOT / "statemachine" / "workflow.asl.json"
 API_EVENTS = {
     "create_workflow": "POST /v0.1/dispatch",
     "get_workflow": "GET /v0.1/workflows/{dispatch_uuid}",
+    "get_message": "GET /v0.1/messages/{message_uuid}",
     "status_webhook": "POST /webhooks/message-status",
     "openapi": "GET /v0.1/openapi.json",
 }
@@ -96,7 +97,7 @@ def test_api_event_is_a_payload_2_0_request_for_its_functions_route(name, routes
         assert json.loads(event.decoded_body)
 
 
-@pytest.mark.parametrize("name", ["create_workflow", "get_workflow"])
+@pytest.mark.parametrize("name", ["create_workflow", "get_workflow", "get_message"])
 def test_account_routes_carry_the_authorizer_context(name):
     event = APIGatewayProxyEventV2(load_event(name))
 

@@ -18,6 +18,7 @@ SETTINGS: dict[str, type[config.FunctionSettings]] = {
     "authorizer": config.AuthorizerSettings,
     "create_workflow": config.CreateWorkflowSettings,
     "get_workflow": config.GetWorkflowSettings,
+    "get_message": config.GetMessageSettings,
     "list_workflows": config.ListWorkflowsSettings,
     "cancel_workflow": config.CancelWorkflowSettings,
     "send_message": config.SendMessageSettings,
@@ -29,6 +30,7 @@ MALFORMED: dict[str, tuple[str, str] | None] = {
     "authorizer": None,
     "create_workflow": ("ALLOW_HTTP_LOOPBACK_CALLBACKS", "maybe"),
     "get_workflow": None,
+    "get_message": None,
     "list_workflows": None,
     "cancel_workflow": None,
     "send_message": ("FINAL_STATUS_TIMEOUT_SECONDS", "one day"),
@@ -132,7 +134,7 @@ def test_an_empty_required_value_is_as_good_as_none() -> None:
 
 def test_os_environ_is_read_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TABLE_NAME", "from-the-environment")
-    assert config.ListWorkflowsSettings.from_environ().table_name == "from-the-environment"
+    assert config.GetWorkflowSettings.from_environ().table_name == "from-the-environment"
 
 
 @pytest.mark.parametrize("function", sorted(ENVIRONMENT))
@@ -153,3 +155,13 @@ def test_handlers_read_their_environment_only_through_their_settings(function: s
             and isinstance(node.value.func.value, ast.Name)
         ]
         assert built == [SETTINGS[function].__name__]
+
+
+def test_signed_statuses_are_accepted_for_at_least_24_hours_by_default() -> None:
+    environ = {"TABLE_NAME": "t", "WEBHOOK_SIGNATURE_SECRET_NAME": "s", "CALLBACK_QUEUE_URL": "q"}
+    assert config.StatusWebhookSettings.from_environ(environ).webhook_max_age_seconds >= 24 * 3600
+
+
+def test_the_listing_needs_the_secret_that_signs_its_cursors() -> None:
+    with pytest.raises(ValidationError, match="CURSOR_SECRET_ARN"):
+        config.ListWorkflowsSettings.from_environ({"TABLE_NAME": "t"})

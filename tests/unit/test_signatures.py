@@ -12,6 +12,7 @@ import jwt
 import pytest
 
 from dispatch.integrations.signatures import (
+    DEFAULT_MAX_AGE_SECONDS,
     InvalidSecretValue,
     InvalidSignature,
     SignatureSecrets,
@@ -215,3 +216,47 @@ def test_a_malformed_stored_secret_is_reported_without_quoting_it(stored) -> Non
     with pytest.raises(InvalidSecretValue) as raised:
         parse_signature_secret(stored)
     assert SECRET not in str(raised.value) and NEW_SECRET not in str(raised.value)
+
+
+# -- the default age limit: as long as a provider retries ------------------------------------------
+
+
+@pytest.mark.parametrize("age", [301, 3600, 24 * 3600, 25 * 3600])
+def test_by_default_a_status_signed_up_to_25_hours_ago_is_accepted(age: int) -> None:
+    # Vonage retries a webhook for 24 h with its original signature: statuses are idempotent.
+    assert DEFAULT_MAX_AGE_SECONDS == 25 * 3600
+    verify_webhook(signed(issued_at=NOW - age), BODY, secret=SECRET, now=NOW)
+
+
+def test_by_default_a_status_signed_more_than_25_hours_ago_is_refused() -> None:
+    with pytest.raises(InvalidSignature, match="stale"):
+        verify_webhook(signed(issued_at=NOW - 25 * 3600 - 1), BODY, secret=SECRET, now=NOW)
+
+
+def test_an_old_signature_still_refuses_a_tampered_body() -> None:
+    with pytest.raises(InvalidSignature, match="payload_hash"):
+        verify_webhook(signed(issued_at=NOW - 3600), BODY + b" ", secret=SECRET, now=NOW)
+
+
+# -- the bearer scheme and the iat claim -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer"])
+def test_the_bearer_scheme_is_case_insensitive(scheme: str) -> None:
+    header = scheme + signed().removeprefix("Bearer")
+    assert verify_webhook(header, BODY, secret=SECRET, now=NOW)["iat"] == NOW
+
+
+@pytest.mark.parametrize(
+    "iat", ["abc", "nan", "1735787045", str(NOW), float("nan"), float("inf"), True, None, [NOW], 10**400]
+)
+def test_a_token_whose_iat_is_not_a_finite_number_is_refused(iat) -> None:
+    # A signed token with `"iat": "abc"` was a 500, and `"nan"` skipped the age check altogether.
+    claims = {"iat": iat, "payload_hash": payload_hash(BODY), "api_key": API_KEY}
+    with pytest.raises(InvalidSignature):
+        verify_webhook(bearer(claims), BODY, secret=SECRET, now=NOW)
+
+
+def test_a_fractional_iat_is_a_number_like_any_other() -> None:
+    claims = {"iat": NOW - 0.5, "payload_hash": payload_hash(BODY), "api_key": API_KEY}
+    assert verify_webhook(bearer(claims), BODY, secret=SECRET, now=NOW)["iat"] == NOW - 0.5

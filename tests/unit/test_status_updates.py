@@ -22,8 +22,10 @@ OURS = object()  # the default client_ref: the one send_step set on the step's m
 
 @pytest.fixture
 def workflows(workflows: WorkflowRepository) -> WorkflowRepository:
-    """The repository, holding the canonical workflow."""
+    """The repository, holding the canonical workflow, its first message being sent (the send
+    attempt is recorded before the provider is called, so before any status)."""
     stored_canonical_workflow(workflows)
+    assert workflows.claim_send(DISPATCH_UUID, 0, "2025-01-02T03:05:00.000Z")
     return workflows
 
 
@@ -56,10 +58,12 @@ def workflow(workflows) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fail_over_from_first_step(table):
+def fail_over_from_first_step(table, workflows):
     def fail_over_from_first_step() -> None:
-        """What the state machine does when step 0's wait ends without its condition."""
+        """What the state machine does when step 0's wait ends without its condition: move on
+        to step 1, and start sending it."""
         assert fail_over(table, DISPATCH_UUID, 0, "expired", "2025-01-02T03:15:00.000Z")
+        assert workflows.claim_send(DISPATCH_UUID, 1, "2025-01-02T03:15:00.000Z")
 
     return fail_over_from_first_step
 
@@ -243,8 +247,31 @@ def test_submitted_on_the_last_step_decides_nothing(workflows, fail_over_from_fi
     assert "outcome" not in stored["steps"][1]
 
 
+def test_a_status_for_a_step_never_sent_is_not_stored_against_it(workflows, table) -> None:
+    # Given the last step was never sent (the state machine has not failed over to it)
+    before = items(table)
+    # When a validly signed status names it by client_ref
+    result = record(workflows, "delivered", step=1)
+    # Then nothing is stored against it, and nothing is decided
+    assert result is RecordResult.UNKNOWN_MESSAGE
+    assert items(table) == before
+
+
+def test_a_status_of_another_message_is_not_stored_against_a_step(workflows, table) -> None:
+    # Given step 0 was sent as message A
+    workflows.record_send_accepted(DISPATCH_UUID, 0, MESSAGE_UUIDS[0], "2025-01-02T03:05:01.000Z", 0)
+    before = items(table)
+    # When a status of message B claims step 0 by client_ref
+    body = webhook("read").model_dump(mode="json") | {"message_uuid": MESSAGE_UUIDS[1]}
+    result = record_message_status(StatusWebhook.model_validate(body), workflows=workflows, now=lambda: NOW)
+    # Then it is not stored against step 0
+    assert result is RecordResult.UNKNOWN_MESSAGE
+    assert items(table) == before
+
+
 def test_a_status_for_the_last_step_before_the_failover_is_recorded_does_not_decide(workflows) -> None:
-    # Given the state machine has not (yet) moved current_step to the last step
+    # Given the last step is being sent while the failover write has not landed yet
+    assert workflows.claim_send(DISPATCH_UUID, 1, "2025-01-02T03:14:59.000Z")
     # When its delivered status arrives
     result = record(workflows, "delivered", step=1)
     # Then it is stored, but only the current step may decide the workflow
@@ -252,6 +279,37 @@ def test_a_status_for_the_last_step_before_the_failover_is_recorded_does_not_dec
     assert result is RecordResult.RECORDED
     assert stored["steps"][1]["status"] == "delivered"
     assert stored["status"] == "in_progress"
+
+
+@pytest.mark.parametrize("late", ["rejected", "undeliverable"])
+def test_a_late_failure_never_rewrites_a_read_step(workflows, late) -> None:
+    # Given step 0 was read: the workflow completed on it
+    assert record(workflows, "read", second=1) is RecordResult.RECORDED
+    # When a validly signed failure arrives for it later
+    assert record(workflows, late, second=2, error={"type": "https://x/errors#1300"}) is RecordResult.IGNORED
+    # Then the step keeps `read` (terminal statuses are final for their step)
+    stored = workflow(workflows)
+    assert (stored["status"], stored["steps"][0]["status"], stored["steps"][0]["outcome"]) == (
+        "completed",
+        "read",
+        "condition_met",
+    )
+    assert "status_error" not in stored["steps"][0]
+
+
+def test_read_on_an_sms_step_is_reached_by_delivered(workflows, table) -> None:
+    # Given an SMS step waiting for `read` (SMS has no read receipts)
+    table.update_item(
+        Key={"pk": f"WORKFLOW#{DISPATCH_UUID}"},
+        UpdateExpression="SET steps[0].channel = :sms, steps[0].condition_status = :read",
+        ExpressionAttributeValues={":sms": "sms", ":read": "read"},
+    )
+    # When it is delivered
+    record(workflows, "delivered")
+    # Then its condition is met: the workflow completes on it, still showing the `read` it asked for
+    stored = workflow(workflows)
+    assert (stored["status"], stored["steps"][0]["outcome"]) == ("completed", "condition_met")
+    assert stored["steps"][0]["condition_status"] == "read"
 
 
 # -- what is stored with a status --------------------------------------------------------------
@@ -262,19 +320,24 @@ def test_usage_is_stored_as_currency_and_price_only(workflows) -> None:
     assert workflow(workflows)["steps"][0]["usage"] == {"currency": "EUR", "price": "0.0333"}
 
 
-def test_an_error_is_stored_by_its_kind_without_its_free_text(workflows) -> None:
-    # Given a rejection whose detail quotes the recipient
+def test_an_error_is_stored_in_the_dispatch_shape_without_the_recipient(workflows) -> None:
+    # Given a rejection whose detail quotes the recipient (PSIDs and page ids are digits)
     error = {
         "type": "https://developer.vonage.com/api-errors/messages#1320",
         "title": 1320,
-        "detail": "Message failed because 1234567890 has blocked the page PAGE_ID",
+        "detail": "Message failed because 1234567890 has blocked the page",
         "instance": "bf0ca0bf-927b-3b52-e5b5-5f5a8a4e0c79",
     }
     # When it is recorded
     record(workflows, "rejected", error=error)
-    # Then the step keeps only the error's kind, and no personal data reaches `steps`
+    # Then the step keeps Dispatch's integer code and the reason, its digits masked, and no
+    # personal data reaches `steps`
     stored = workflow(workflows)["steps"][0]
-    assert stored["status_error"] == {"type": error["type"], "title": "1320"}
+    assert stored["status_error"] == {
+        "code": 1320,
+        "reason": "Message failed because … has blocked the page",
+        "type": error["type"],
+    }
     assert not [value for value in PII if value in json.dumps(workflow(workflows)["steps"])]
 
 

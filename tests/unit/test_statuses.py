@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from dispatch.domain.statuses import (
+    TERMINAL,
     MessageStatus,
     StepOutcome,
     WorkflowStatus,
     decision_for,
+    effective_condition,
+    is_status_of_step,
     meets_condition,
     rank,
 )
@@ -27,10 +30,57 @@ def test_successes_rank_in_the_order_a_message_progresses() -> None:
     assert rank(SUBMITTED) < rank(DELIVERED) < rank(READ)
 
 
-@pytest.mark.parametrize("success", SUCCESSES)
+@pytest.mark.parametrize("success", (SUBMITTED, DELIVERED))
 @pytest.mark.parametrize("failure", FAILURES)
-def test_a_failure_ranks_above_every_success_so_it_is_terminal(failure, success) -> None:
+def test_a_failure_ranks_above_every_success_short_of_read(failure, success) -> None:
     assert rank(failure) > rank(success)
+
+
+@pytest.mark.parametrize("first", TERMINAL)
+@pytest.mark.parametrize("late", list(MessageStatus))
+def test_no_status_ranks_above_a_terminal_one_so_the_first_terminal_status_is_final(first, late) -> None:
+    # A status is stored only over a lower rank: nothing replaces read, rejected or undeliverable.
+    assert not rank(late) > rank(first)
+
+
+def test_the_terminal_statuses_are_read_and_the_failures() -> None:
+    assert {READ, REJECTED, UNDELIVERABLE} == TERMINAL
+
+
+# -- effective_condition -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "channel", "effective"),
+    [
+        ("read", "sms", "delivered"),  # no read receipts: its highest status reaches `read`
+        ("delivered", "sms", "delivered"),
+        ("read", "messenger", "read"),
+        ("read", "whatsapp", "read"),
+        ("read", "viber_service_msg", "read"),
+        (None, "sms", None),  # the last step
+    ],
+)
+def test_read_is_reached_by_delivered_on_a_channel_without_read_receipts(condition, channel, effective):
+    assert effective_condition(condition, channel) == effective
+    if effective:
+        assert meets_condition(DELIVERED, effective) is (effective == "delivered")
+
+
+# -- is_status_of_step -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("step", "message_uuid", "belongs"),
+    [
+        ({}, "m-1", False),  # never sent
+        ({"send_state": "sending"}, "m-1", True),  # the first status may beat the send's answer
+        ({"send_state": "accepted", "message_uuid": "m-1"}, "m-1", True),
+        ({"send_state": "accepted", "message_uuid": "m-1"}, "m-2", False),  # another message
+    ],
+)
+def test_a_status_belongs_to_a_step_only_once_it_was_sent_as_that_message(step, message_uuid, belongs):
+    assert is_status_of_step(step, message_uuid) is belongs
 
 
 def test_every_status_has_a_rank() -> None:

@@ -20,6 +20,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 
 from local_stack.deploy import ROOT, TEMPLATE, code_directories, load_template, to_cloudformation
+from local_stack.gateway import routes_from_cloudformation
 
 ASL_URI = "statemachine/workflow.asl.json"
 ASL = ROOT / ASL_URI
@@ -29,6 +30,7 @@ ROUTES = {
     ("POST", "/v0.1/dispatch"),
     ("POST", "/v0.1/workflows"),
     ("GET", "/v0.1/workflows/{dispatch_uuid}"),
+    ("GET", "/v0.1/messages/{message_uuid}"),
     ("GET", "/v0.1/workflows"),
     ("DELETE", "/v0.1/workflows/{dispatch_uuid}"),
     ("POST", "/webhooks/message-status"),
@@ -152,6 +154,18 @@ def test_http_api_has_exactly_the_dispatch_routes(cfn):
     assert routes == ROUTES
 
 
+def test_the_local_gateway_serves_every_route_with_and_without_a_trailing_slash(cfn):
+    # API Gateway matches `/path/` to the route `/path` (routes cannot end in a slash); the local
+    # gateway, built from the same routes, does the same.
+    routes, _ = routes_from_cloudformation(cfn)
+
+    assert {(route.method, route.path) for route in routes} == ROUTES
+    for route in routes:
+        path = route.path.replace("{dispatch_uuid}", "abc").replace("{message_uuid}", "abc")
+        assert route.pattern.match(path) and route.pattern.match(path + "/"), route
+        assert not route.pattern.match(path + "//x"), route
+
+
 def test_every_route_but_the_webhook_uses_the_account_authorizer(cfn):
     paths = http_api_body(cfn)["paths"]
 
@@ -228,6 +242,41 @@ def test_no_role_allows_everything_but_the_state_machine_log_delivery(template, 
                     # Step Functions log delivery only works on "*" (no SAM template covers it).
                     assert logical_id == machine_role, (logical_id, statement)
                     assert is_log_delivery_statement(statement), statement
+
+
+def test_the_cursor_key_is_generated_by_the_stack_and_readable_by_the_listing_only(template):
+    secrets = resources_of_type(template, "AWS::SecretsManager::Secret")
+    (name,) = secrets
+    assert "GenerateSecretString" in secrets[name]["Properties"]  # nobody has to create it
+    readers = []
+    for logical_id, function in resources_of_type(template, "AWS::Serverless::Function").items():
+        for policy in function["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []):
+                if statement.get("Resource") == {"Ref": name}:
+                    readers.append(logical_id)
+    assert readers == ["ListWorkflowsFunction"]
+    environment = resources_of_type(template, "AWS::Serverless::Function")["ListWorkflowsFunction"]
+    assert environment["Properties"]["Environment"]["Variables"]["CURSOR_SECRET_ARN"] == {"Ref": name}
+
+
+def test_the_message_route_only_reads_the_table(template):
+    function = resources_of_type(template, "AWS::Serverless::Function")["GetMessageFunction"]
+    (policy,) = function["Properties"]["Policies"]
+    assert policy["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem"],
+            "Resource": {"Fn::GetAtt": ["WorkflowsTable", "Arn"]},
+        }
+    ]
+
+
+def test_signed_statuses_are_accepted_for_at_least_24_hours_by_default(template):
+    parameter = template["Parameters"]["WebhookMaxAgeSeconds"]
+    assert parameter["Default"] >= 24 * 3600
+    function = resources_of_type(template, "AWS::Serverless::Function")["StatusWebhookFunction"]
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["WEBHOOK_MAX_AGE_SECONDS"] == {"Ref": "WebhookMaxAgeSeconds"}
 
 
 # --- table ------------------------------------------------------------------------------------------

@@ -32,7 +32,14 @@ from fakes import (
 from dispatch.api.views import workflow_view
 from dispatch.domain.accounts import create_account
 from dispatch.domain.errors import WorkflowBusy, WorkflowFinished, WorkflowNotStarted
-from dispatch.domain.workflows import cancel_workflow, create_workflow, execution_input, new_workflow_item
+from dispatch.domain.workflows import (
+    MAX_PAGE_SIZE,
+    cancel_workflow,
+    create_workflow,
+    execution_input,
+    list_workflows,
+    new_workflow_item,
+)
 from dispatch.storage.account_repository import AccountRepository
 from dispatch.storage.workflow_repository import WorkflowRepository
 
@@ -370,3 +377,79 @@ def test_the_view_of_an_item_without_updated_at_uses_created_at() -> None:
     item = canonical_item()
     del item["updated_at"]
     assert workflow_view(item)["updated_at"] == CREATED_AT_ISO
+
+
+# -- list_workflows ------------------------------------------------------------------------------
+
+
+def index_items(count: int, status: str = "completed") -> list[dict[str, Any]]:
+    """What the account's index holds, newest first."""
+    items = []
+    for n in range(count):
+        dispatch_uuid = str(uuid.UUID(int=count - n))
+        created_at = f"2025-01-02T03:{59 - n % 60:02d}:00.000Z"
+        items.append(
+            {
+                "pk": f"WORKFLOW#{dispatch_uuid}",
+                "gsi1pk": f"ACCOUNT#{ACCOUNT_ID}#WORKFLOWS",
+                "gsi1sk": f"{created_at}#{dispatch_uuid}",
+                "dispatch_uuid": dispatch_uuid,
+                "template": "failover",
+                "status": status,
+                "current_step": 0,
+                "created_at": created_at,
+                "updated_at": created_at,
+            }
+        )
+    return items
+
+
+class Index:
+    """The index as DynamoDB queries it: `limit` items evaluated, then a filter, and a last
+    evaluated key whenever the limit was reached."""
+
+    def __init__(self, items: list[dict[str, Any]], status: str | None = None) -> None:
+        self.items, self.status, self.limits = items, status, []
+
+    def __call__(self, limit: int, start: dict | None) -> tuple[list[dict[str, Any]], dict | None]:
+        self.limits.append(limit)
+        offset = 0 if start is None else [i["gsi1sk"] for i in self.items].index(start["gsi1sk"]) + 1
+        evaluated = self.items[offset : offset + limit]
+        matches = [i for i in evaluated if self.status is None or i["status"] == self.status]
+        more = offset + limit <= len(self.items) and len(evaluated) == limit
+        last = {key: evaluated[-1][key] for key in ("pk", "gsi1pk", "gsi1sk")} if more else None
+        return matches, last
+
+
+def test_a_filter_without_matches_in_a_small_account_ends_without_a_cursor() -> None:
+    # Given 30 workflows, none cancelled
+    index = Index(index_items(30), status="cancelled")
+    # When the cancelled ones are listed, 20 a page
+    summaries, cursor = list_workflows(index, page_size=20, cursor=None, filtered=True)
+    # Then the page is empty and there is no next page to point at
+    assert (summaries, cursor) == ([], None)
+    assert index.limits == [MAX_PAGE_SIZE]  # one read-ahead query was enough
+
+
+def test_a_filtered_query_that_reads_ahead_continues_after_the_last_workflow_shown() -> None:
+    # Given 250 completed workflows
+    items = index_items(250)
+    index = Index(items, status="completed")
+    # When they are listed 20 a page, page after page
+    shown: list[str] = []
+    cursor = None
+    for _ in range(20):
+        summaries, cursor = list_workflows(index, page_size=20, cursor=cursor, filtered=True)
+        shown += [s["dispatch_uuid"] for s in summaries]
+        if cursor is None:
+            break
+    # Then each shows once, in order, and the listing ends
+    assert shown == [i["dispatch_uuid"] for i in items]
+    assert cursor is None
+
+
+def test_an_unfiltered_listing_reads_only_a_page() -> None:
+    index = Index(index_items(50))
+    summaries, cursor = list_workflows(index, page_size=20, cursor=None)
+    assert len(summaries) == 20 and index.limits == [20]
+    assert cursor["gsi1sk"] == index.items[19]["gsi1sk"]

@@ -38,9 +38,16 @@ class Problem:
         ).body()
 
 
-def invalid_parameters(invalid: list[ParameterError], detail: str | None = None) -> Problem:
+# Dispatch v0.1 declares 400 for an invalid request (clients branch on it); Vonage's newer APIs use
+# 422. Every validation problem gets its status here, and only here.
+VALIDATION_STATUS = 400
+
+
+def invalid_parameters(
+    invalid: list[ParameterError], detail: str | None = None, *, status: int = VALIDATION_STATUS
+) -> Problem:
     return Problem(
-        status=422,
+        status=status,
         type=f"{ERRORS_BASE}#invalid-params",
         title="Invalid request parameters",
         detail=detail or "The request failed due to validation errors",
@@ -77,3 +84,20 @@ def service_unavailable(detail: str) -> Problem:
     return Problem(
         status=503, type=f"{ERRORS_BASE}#service-unavailable", title="Service unavailable", detail=detail
     )
+
+
+def payload_too_large(limit_bytes: int) -> Problem:
+    return Problem(
+        status=413,
+        type=f"{ERRORS_BASE}#payload-too-large",
+        title="Payload too large",
+        detail=f"The request body must be at most {limit_bytes} bytes.",
+    )
+
+
+MAX_ECHO_LENGTH = 64
+
+
+def echo(value: str) -> str:
+    """A submitted value as a detail may quote it: at most MAX_ECHO_LENGTH characters of it."""
+    return value if len(value) <= MAX_ECHO_LENGTH else value[:MAX_ECHO_LENGTH] + "…"

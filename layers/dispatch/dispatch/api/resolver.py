@@ -20,13 +20,16 @@ from dispatch.api.problems import (
     Problem,
     bad_request,
     conflict,
+    echo,
     internal_error,
     invalid_parameters,
     not_found,
+    payload_too_large,
     service_unavailable,
     unauthorized,
 )
 from dispatch.domain.errors import (
+    BodyTooLarge,
     DomainError,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
@@ -34,6 +37,7 @@ from dispatch.domain.errors import (
     InvalidParameters,
     InvalidSignature,
     MalformedBody,
+    MessageNotFound,
     NotAuthenticated,
     WorkflowBusy,
     WorkflowFinished,
@@ -56,10 +60,20 @@ def problem_response(problem: Problem) -> Response:
     return Response(status_code=problem.status, content_type=PROBLEM_JSON, body=json.dumps(problem.body()))
 
 
+class TrailingSlashHttpResolver(APIGatewayHttpResolver):
+    """An HTTP API resolver that also routes `/path/` to `/path`, as API Gateway itself does (it
+    matches a trailing slash to the route without one and passes the path on unchanged), and as
+    Powertools' REST API resolver does. Clients generated from a server URL ending in `/` call so."""
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = "^{}/*$") -> re.Pattern[str]:
+        return APIGatewayHttpResolver._compile_regex(rule.rstrip("/") or "/", base_regex)
+
+
 def new_resolver(*, authenticated: bool = True) -> APIGatewayHttpResolver:
     """A resolver whose errors are problem bodies. Routes need an account unless the resolver is
     built with `authenticated=False` (only for routes signed some other way, like webhooks)."""
-    app = APIGatewayHttpResolver()
+    app = TrailingSlashHttpResolver()
     if authenticated:
         app.use(middlewares=[_require_account])
 
@@ -94,17 +108,23 @@ def problem_for(error: DomainError) -> Problem:
     match error:
         case IdempotencyKeyReused():
             detail = "An Idempotency-Key can only be reused with the same request body."
-            return invalid_parameters(error.errors, detail=detail)
+            # Not a validation error: the body may be valid. 422 is what the IETF Idempotency-Key
+            # draft asks for a key reused with another payload.
+            return invalid_parameters(error.errors, detail=detail, status=422)
         case InvalidParameters():
             return invalid_parameters(error.errors)
         case MalformedBody():
             return bad_request(error.detail)
+        case BodyTooLarge():
+            return payload_too_large(error.limit_bytes)
         case NotAuthenticated():
             return unauthorized(AUTH_ERRORS.get(error.reason, AUTH_ERRORS["invalid_credentials"]))
         case InvalidSignature():
             return unauthorized("The status is not signed with this account's signature secret.")
         case WorkflowNotFound():
-            return not_found(f"No workflow {error.dispatch_uuid!r} in this account.")
+            return not_found(f"No workflow {echo(error.dispatch_uuid)!r} in this account.")
+        case MessageNotFound():
+            return not_found(f"No message {echo(error.message_uuid)!r} in this account.")
         case WorkflowFinished():
             return conflict(f"The workflow has already ended ({error.status}); it cannot be cancelled.")
         case IdempotencyKeyInProgress():

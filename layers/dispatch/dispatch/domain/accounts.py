@@ -14,6 +14,7 @@ from typing import Literal
 from dispatch.clock import iso, utc_now
 from dispatch.domain.applications import verify_bearer_token
 from dispatch.domain.credentials import (
+    auth_scheme,
     hash_secret,
     new_api_key,
     new_api_secret,
@@ -107,8 +108,8 @@ def authenticate(authorization: str | None, accounts: AccountStore) -> Identity 
 
 def refusal_reason(authorization: str | None) -> str:
     """Why `authenticate` refused this header, as a key of dispatch.api.AUTH_ERRORS."""
-    scheme = (authorization or "").partition(" ")[0]
-    return {"Basic": "invalid_credentials", "Bearer": "invalid_token"}.get(scheme, "unsupported_scheme")
+    scheme, _ = auth_scheme(authorization)
+    return {"basic": "invalid_credentials", "bearer": "invalid_token"}.get(scheme, "unsupported_scheme")
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,14 @@ class MalformedBody(DomainError):
         self.detail = detail
 
 
+class BodyTooLarge(DomainError):
+    """The request body is longer than the API takes (`limit_bytes`)."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(limit_bytes)
+        self.limit_bytes = limit_bytes
+
+
 class InvalidParameters(DomainError):
     """Parameters that fail validation, every one of them, in the order they are reported."""
 
@@ -87,6 +95,14 @@ class WorkflowNotFound(DomainError, LookupError):
     def __init__(self, dispatch_uuid: str) -> None:
         super().__init__(dispatch_uuid)
         self.dispatch_uuid = dispatch_uuid
+
+
+class MessageNotFound(DomainError, LookupError):
+    """No such message in this account's workflows (or its workflow has expired)."""
+
+    def __init__(self, message_uuid: str) -> None:
+        super().__init__(message_uuid)
+        self.message_uuid = message_uuid
 
 
 class WorkflowFinished(DomainError):

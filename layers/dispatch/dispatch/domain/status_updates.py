@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.errors import InvalidStatusWebhook, MalformedBody
 from dispatch.domain.ports import Clock, Publish, WorkflowStore
 from dispatch.domain.sending import parse_client_ref
-from dispatch.domain.statuses import MessageStatus, RecordResult, decision_for, rank
+from dispatch.domain.status_errors import dispatch_error
+from dispatch.domain.statuses import (
+    MessageStatus,
+    RecordResult,
+    decision_for,
+    effective_condition,
+    is_status_of_step,
+    rank,
+)
+from dispatch.domain.translate import MAX_CLIENT_REF_LENGTH
 from dispatch.integrations.callbacks import FINAL_STATUSES, final_report_event, status_event
 from dispatch.observability import logger
 
@@ -20,13 +29,15 @@ class StatusWebhook(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    message_uuid: str
+    # Bounds far above what the Messages API sends (a uuid, a channel name, its own 100-character
+    # client_ref limit, a few error and usage fields), so nothing unbounded reaches the table.
+    message_uuid: Annotated[str, Field(min_length=1, max_length=100)]
     status: MessageStatus
     timestamp: AwareDatetime
-    channel: str | None = None
-    client_ref: str | None = None
-    error: dict[str, Any] | None = None
-    usage: dict[str, Any] | None = None
+    channel: Annotated[str, Field(max_length=50)] | None = None
+    client_ref: Annotated[str, Field(max_length=MAX_CLIENT_REF_LENGTH)] | None = None
+    error: Annotated[dict[str, Any], Field(max_length=20)] | None = None
+    usage: Annotated[dict[str, Any], Field(max_length=20)] | None = None
 
 
 def parse_status_webhook(body: bytes | str) -> StatusWebhook:
@@ -59,6 +70,8 @@ def record_message_status(
     workflow = workflows.get(dispatch_uuid)
     if workflow is None or step_index >= len(workflow["steps"]):
         return RecordResult.UNKNOWN_MESSAGE
+    if not is_status_of_step(workflow["steps"][step_index], webhook.message_uuid):
+        return RecordResult.UNKNOWN_MESSAGE  # never stored against a step that was not sent as it
 
     extra: dict[str, Any] = {}
     if webhook.usage:
@@ -66,10 +79,8 @@ def record_message_status(
             key: str(value) for key, value in webhook.usage.items() if key in ("currency", "price")
         }
     if webhook.error:
-        # Keep the kind of error, not its free text (which may quote the recipient).
-        extra["status_error"] = {
-            k: str(v) for k, v in webhook.error.items() if k in ("type", "title", "code")
-        }
+        # Dispatch's {code, reason}; never the recipient (see dispatch_error).
+        extra["status_error"] = dispatch_error(webhook.error)
     stored = workflows.record_status(
         dispatch_uuid,
         step_index,
@@ -96,7 +107,11 @@ def record_message_status(
         )
     settled = webhook.status if stored else _stored_status(step, at_least=webhook.status)
     decision = (
-        None if settled is None else decision_for(settled, condition_status=step.get("condition_status"))
+        None
+        if settled is None
+        else decision_for(
+            settled, condition_status=effective_condition(step.get("condition_status"), step.get("channel"))
+        )
     )
     if decision is not None:
         workflow_status, outcome = decision

@@ -13,17 +13,23 @@ class MessageStatus(StrEnum):
     UNDELIVERABLE = "undeliverable"
 
 
-# Statuses only move forward: a lower rank never overwrites a higher one. Failures rank above
-# every success so that they are terminal for the step.
+# Statuses only move forward: a status is stored only over a lower rank. The terminal statuses
+# (`read`, and the failures) share the top rank, so the first one stored is final for its step:
+# a late `rejected` never rewrites a `read`, nor a late `read` a `rejected`.
 STATUS_RANK: dict[MessageStatus, int] = {
     MessageStatus.SUBMITTED: 1,
     MessageStatus.DELIVERED: 2,
-    MessageStatus.READ: 3,
+    MessageStatus.READ: 4,
     MessageStatus.REJECTED: 4,
     MessageStatus.UNDELIVERABLE: 4,
 }
 
 FAILURES = frozenset({MessageStatus.REJECTED, MessageStatus.UNDELIVERABLE})
+TERMINAL = frozenset({MessageStatus.READ, *FAILURES})
+
+# Channels without read receipts: their highest status is `delivered`, so on them a `read`
+# condition (Vonage's own SMS-to-SMS example asks for one) is reached by `delivered`.
+CHANNELS_WITHOUT_READ = frozenset({"sms"})
 
 
 class WorkflowStatus(StrEnum):
@@ -58,6 +64,24 @@ def meets_condition(status: MessageStatus, condition_status: str) -> bool:
     if status in FAILURES:
         return False
     return rank(status) >= rank(MessageStatus(condition_status))
+
+
+def effective_condition(condition_status: str | None, channel: str | None) -> str | None:
+    """The condition a step's statuses are held to: `read` is `delivered` on a channel without
+    read receipts (the step still shows the `read` it was created with)."""
+    if condition_status == MessageStatus.READ and channel in CHANNELS_WITHOUT_READ:
+        return MessageStatus.DELIVERED.value
+    return condition_status
+
+
+def is_status_of_step(step: dict, message_uuid: str | None) -> bool:
+    """Whether a status of message `message_uuid` belongs to this step: the step was sent (a
+    send attempt is recorded before the provider is called, so before any status), and not as
+    another message."""
+    if not step.get("send_state"):
+        return False
+    stored = step.get("message_uuid")
+    return stored is None or message_uuid is None or stored == message_uuid
 
 
 def decision_for(

@@ -137,15 +137,23 @@ def list_workflows(
     page_size: int,
     cursor: dict[str, Any] | None,
     max_queries: int = 5,
+    filtered: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Up to `page_size` workflow items, newest first, and the key to continue from.
 
     With a status filter a query page can come back short, so a few queries may be chained to
-    fill the page (bounded: an account with few matches gets a short page and a cursor).
+    fill the page (bounded: an account with few matches gets a short page and a cursor). Filtered
+    queries read ahead (a full MAX_PAGE_SIZE of index items each), so that a filter with few or no
+    matches in a small account ends without a cursor instead of a `next` link to an empty page;
+    what was read beyond the page is left for the next one, which starts after the last shown.
     """
     found: list[dict[str, Any]] = []
     for _ in range(max_queries):
-        items, cursor = query_page(page_size - len(found), cursor)
+        wanted = page_size - len(found)
+        items, cursor = query_page(max(wanted, MAX_PAGE_SIZE) if filtered else wanted, cursor)
+        if len(items) > wanted:
+            items = items[:wanted]
+            cursor = {key: items[-1][key] for key in ("pk", "gsi1pk", "gsi1sk")}
         found += items
         if cursor is None or len(found) >= page_size:
             break

@@ -31,11 +31,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.destinations import ForbiddenDestination, address_kind, resolve_public_address
+from dispatch.domain.status_errors import reported_error
 from dispatch.domain.statuses import WorkflowStatus
 from dispatch.integrations.pinned_http import post_to_address
 from dispatch.integrations.signatures import sign_webhook
 
 FINAL_STATUSES = frozenset({WorkflowStatus.COMPLETED, WorkflowStatus.ERROR, WorkflowStatus.CANCELLED})
+# The final report's outcome of a message whose turn never came (the workflow ended before it).
+NOT_SENT = "not_sent"
 
 
 # -- events on the queue ------------------------------------------------------------------------
@@ -109,8 +112,12 @@ class Endpoint(BaseModel):
 
 
 class StatusError(BaseModel):
-    code: str
-    reason: str
+    """Why the message failed, as Dispatch v0.1 shapes it: `{"code": 1300, "reason": "..."}`."""
+
+    code: int | None = Field(
+        default=None, description="The Messages API error code (absent when the provider gave none)"
+    )
+    reason: str = Field(description="What the provider said, digits that could be a number masked")
 
 
 class Link(BaseModel):
@@ -150,7 +157,8 @@ class ReportedMessage(BaseModel):
     outcome: str | None = Field(
         default=None,
         description="Why the workflow moved on (expired, send_failed, rejected, undeliverable), "
-        "condition_met, or cancelled.",
+        "condition_met, cancelled, or not_sent (the workflow ended before this message's turn: "
+        "it has no message_uuid).",
     )
     usage: Usage | None = None
 
@@ -207,7 +215,7 @@ def status_callback_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict
         timestamp=_timestamp(event.timestamp or step.get("status_at") or iso(utc_now())),
         status=cast(Any, event.status),  # a message_status event has one; the model checks it
         channel=step["channel"],
-        error=StatusError(code=error.get("type", ""), reason=error.get("title", "")) if error else None,
+        error=StatusError(**reported_error(error, event.status)) if error else None,
         usage=_usage(step.get("usage")),
         links=StatusLinks(
             workflow=WorkflowLink(
@@ -235,7 +243,7 @@ def final_report_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[st
                     href=f"/v0.1/messages/{step['message_uuid']}" if step.get("message_uuid") else None,
                     channel=step["channel"],
                     status=step.get("status"),
-                    outcome=step.get("outcome"),
+                    outcome=step.get("outcome") or (None if step.get("send_state") else NOT_SENT),
                     usage=_usage(step.get("usage")),
                 )
                 for step in steps

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 import uuid
 from collections.abc import Sequence
@@ -16,11 +17,15 @@ from datetime import datetime
 
 import jwt
 
+from dispatch.domain.credentials import parse_bearer
 from dispatch.domain.errors import InvalidSignature
 
 __all__ = ["InvalidSignature", "payload_hash", "sign_webhook", "verify_webhook"]
 
-DEFAULT_MAX_AGE_SECONDS = 300
+# Providers retry a status with its original signature (Vonage: for 24 h); an hour's margin.
+DEFAULT_MAX_AGE_SECONDS = 25 * 3600
+# Tokens may come from a clock a little ahead of ours.
+CLOCK_SKEW_SECONDS = 60
 
 
 def payload_hash(body: bytes) -> str:
@@ -48,9 +53,9 @@ def verify_webhook(
 ) -> dict:
     """Check the bearer JWT of a webhook and that it signs exactly `body`; return its claims.
     `secret` may be several secrets (during a rotation): a token signed with any of them passes."""
-    if not authorization or not authorization.startswith("Bearer "):
+    token = parse_bearer(authorization)
+    if token is None:
         raise InvalidSignature("missing bearer token")
-    token = authorization.removeprefix("Bearer ").strip()
     secrets = [secret] if isinstance(secret, str) else list(secret)
     claims: dict | None = None
     for index, candidate in enumerate(secrets):
@@ -71,9 +76,9 @@ def verify_webhook(
         raise InvalidSignature("no signature secret to verify with")
     if claims["payload_hash"] != payload_hash(body):
         raise InvalidSignature("payload_hash does not match the body")
-    age = (time.time() if now is None else now) - float(claims["iat"])
+    age = (time.time() if now is None else now) - issued_at(claims)
     # Allow a little clock skew into the future, but nothing older than max_age.
-    if age > max_age_seconds or age < -60:
+    if age > max_age_seconds or age < -CLOCK_SKEW_SECONDS:
         raise InvalidSignature("token is stale")
     return claims
 
@@ -132,3 +137,17 @@ def parse_signature_secret(value: str) -> SignatureSecrets:
                 '"previous_until" must be an ISO 8601 time with a zone, e.g. 2026-01-01T12:00:00Z'
             )
     return SignatureSecrets(current=current, previous=previous, previous_until=previous_until)
+
+
+def issued_at(claims: dict) -> float:
+    """The token's `iat`: a finite JSON number, never a string (`"nan"` would skip the age check)."""
+    iat = claims.get("iat")
+    if isinstance(iat, bool) or not isinstance(iat, int | float):
+        raise InvalidSignature("iat is not a number")
+    try:
+        value = float(iat)
+    except OverflowError:  # an integer of hundreds of digits
+        raise InvalidSignature("iat is out of range") from None
+    if not math.isfinite(value):
+        raise InvalidSignature("iat is not a finite number")
+    return value

@@ -149,14 +149,20 @@ class WorkflowRepository:
         message_uuid: str | None,
         extra: dict[str, Any] | None = None,
     ) -> bool:
-        """Store a step's status unless it has one of equal or higher rank; True if stored."""
+        """Store a step's status unless it has one of equal or higher rank, or the step was never
+        sent (or sent as another message); True if stored."""
         step = f"steps[{step_index}]"
         values: dict[str, Any] = {":status": status, ":rank": rank, ":at": status_at}
         updates = [f"{step}.#status = :status", f"{step}.status_rank = :rank", f"{step}.status_at = :at"]
+        # A send attempt is recorded before the provider is called, so before any of its statuses.
+        belongs = f"attribute_exists({step}.send_state)"
         if message_uuid:
             # The status may arrive before the send's response is stored.
             values[":message_uuid"] = message_uuid
             updates.append(f"{step}.message_uuid = if_not_exists({step}.message_uuid, :message_uuid)")
+            belongs += (
+                f" AND (attribute_not_exists({step}.message_uuid) OR {step}.message_uuid = :message_uuid)"
+            )
         names = {"#status": "status"}
         for name, value in (extra or {}).items():
             # Placeholders: some names (`usage`) are DynamoDB reserved words.
@@ -166,7 +172,7 @@ class WorkflowRepository:
             self._table.update_item(
                 Key=workflow_key(dispatch_uuid),
                 UpdateExpression="SET " + ", ".join(updates),
-                ConditionExpression=f"attribute_exists(pk) AND size(steps) > :index AND "
+                ConditionExpression=f"attribute_exists(pk) AND size(steps) > :index AND {belongs} AND "
                 f"(attribute_not_exists({step}.status_rank) OR {step}.status_rank < :rank)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={**values, ":index": step_index},
