@@ -3,7 +3,7 @@
     python -m admin.accounts create [--name NAME] [--api-key KEY] [--callback-url URL]
     python -m admin.accounts list
     python -m admin.accounts rotate-secret ACCOUNT_ID
-    python -m admin.accounts rotate-signature-secret ACCOUNT_ID
+    python -m admin.accounts rotate-signature-secret ACCOUNT_ID [--stage | --activate]
     python -m admin.accounts set-callback ACCOUNT_ID (URL | --clear)
     python -m admin.accounts register-application ACCOUNT_ID --public-key-file PEM [--name NAME]
     python -m admin.accounts list-applications ACCOUNT_ID
@@ -17,6 +17,9 @@ profile, instance role). Output is `key=value` lines, one line per item for list
 shell-quoted when needed); secrets are printed once, when created or rotated, and never listed.
 Exit status: 0 done, 1 not found, already exists or AWS refused or unreachable, 2 usage, invalid
 input or no AWS region/credentials.
+
+Callback URLs must be https to a public host; loopback (http too) is allowed only against the
+local stack: with `--endpoint-url` on this machine, or ALLOW_HTTP_LOOPBACK_CALLBACKS=true.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import os
 import shlex
 import sys
 from collections.abc import Iterator
@@ -45,7 +49,7 @@ from dispatch.domain.accounts import (
     validate_callback_url,
 )
 from dispatch.domain.applications import InvalidPublicKey
-from dispatch.storage.account_repository import AccountRepository
+from dispatch.storage.account_repository import AccountRepository, NoStagedSecret
 from local_stack import LOCAL_REGION
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -88,11 +92,25 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("list", parents=[common], help="list accounts (never their secrets)")
 
-    for name, what in [
-        ("rotate-secret", "replace the API secret; prints the new one once"),
-        ("rotate-signature-secret", "replace the callback signature secret; prints it once"),
-    ]:
-        commands.add_parser(name, parents=[common], help=what).add_argument("account_id")
+    commands.add_parser(
+        "rotate-secret", parents=[common], help="replace the API secret; prints the new one once"
+    ).add_argument("account_id")
+    rotate_signature = commands.add_parser(
+        "rotate-signature-secret",
+        parents=[common],
+        help="replace the callback signature secret; prints it once (--stage, then --activate, "
+        "for a rotation the customer can overlap)",
+    )
+    rotate_signature.add_argument("account_id")
+    phase = rotate_signature.add_mutually_exclusive_group()
+    phase.add_argument(
+        "--stage",
+        action="store_true",
+        help="generate the next secret and print it; callbacks keep the current one",
+    )
+    phase.add_argument(
+        "--activate", action="store_true", help="sign callbacks with the staged secret from now on"
+    )
 
     callback = commands.add_parser(
         "set-callback", parents=[common], help="set or clear the default callback URL"
@@ -144,7 +162,7 @@ ONCE = "(secrets are shown only now: store them safely)"
 
 def _create(accounts: AccountRepository, args: argparse.Namespace) -> Result:
     if args.callback_url:
-        _valid_callback_url(args.callback_url)
+        _valid_callback_url(args.callback_url, args)
     try:
         account = create_account(
             accounts,
@@ -152,6 +170,7 @@ def _create(accounts: AccountRepository, args: argparse.Namespace) -> Result:
             account_id=args.account_id,
             name=args.name,
             callback_url=args.callback_url,
+            allow_loopback_callback=_local(args),
         )
     except AccountExists as error:
         raise CommandError(str(error), FAILED) from None
@@ -180,15 +199,31 @@ def _rotate_secret(accounts: AccountRepository, args: argparse.Namespace) -> Res
 
 
 def _rotate_signature_secret(accounts: AccountRepository, args: argparse.Namespace) -> Result:
-    with _account(args.account_id):
-        secret = accounts.rotate_signature_secret(args.account_id)
+    try:
+        with _account(args.account_id):
+            if args.stage:
+                secret = accounts.stage_signature_secret(args.account_id)
+                note = (
+                    f"{ONCE}\n(staged: callbacks are still signed with the current secret; once the"
+                    " customer verifies with both, run rotate-signature-secret --activate)"
+                )
+                return [{"account_id": args.account_id, "next_signature_secret": secret}], note
+            if args.activate:
+                accounts.activate_signature_secret(args.account_id)
+                note = "(callbacks are signed with the staged secret from now on)"
+                return [{"account_id": args.account_id, "activated": "true"}], note
+            secret = accounts.rotate_signature_secret(args.account_id)
+    except NoStagedSecret:
+        raise CommandError(
+            f"account {args.account_id!r} has no staged secret: run --stage first", FAILED
+        ) from None
     return [{"account_id": args.account_id, "signature_secret": secret}], ONCE
 
 
 def _set_callback(accounts: AccountRepository, args: argparse.Namespace) -> Result:
-    url = None if args.clear else _valid_callback_url(args.url)
+    url = None if args.clear else _valid_callback_url(args.url, args)
     with _account(args.account_id):
-        accounts.set_callback_url(args.account_id, url)
+        accounts.set_callback_url(args.account_id, url, allow_loopback=_local(args))
     return [{"account_id": args.account_id, "callback_url": url or ""}], None
 
 
@@ -236,9 +271,16 @@ def _account(account_id: str) -> Iterator[None]:
         raise CommandError(f"no account {account_id!r}", FAILED) from None
 
 
-def _valid_callback_url(url: str) -> str:
+def _local(args: argparse.Namespace) -> bool:
+    """Whether this is the local stack, whose functions deliver callbacks to loopback too."""
+    if os.environ.get("ALLOW_HTTP_LOOPBACK_CALLBACKS") == "true":
+        return True
+    return _is_loopback(args.endpoint_url)
+
+
+def _valid_callback_url(url: str, args: argparse.Namespace) -> str:
     try:
-        return validate_callback_url(url)
+        return validate_callback_url(url, allow_loopback=_local(args))
     except InvalidCallbackUrl as error:
         raise CommandError(f"callback URL {error}", USAGE) from None
 

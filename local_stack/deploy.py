@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.stepfunctions.models import StateMachine
 from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
@@ -244,6 +245,43 @@ def _history_timeouts_are_numbers() -> None:
     EventManager.add_event = add_event_with_numeric_timeouts  # type: ignore[method-assign]
 
 
+class _LocalAlarm(CloudFormationModel):
+    """moto's CloudFormation models no AWS::CloudWatch::Alarm; the template's alarms become these
+    placeholders, so that the stack deploys and the dashboard's references to them resolve.
+    Nothing evaluates them locally (moto evaluates no alarm)."""
+
+    def __init__(self, name: str, arn: str) -> None:
+        self.name, self.arn = name, arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        name = cloudformation_json["Properties"].get("AlarmName") or resource_name
+        return cls(name, f"arn:aws:cloudwatch:{region_name}:{account_id}:alarm:{name}")
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+
 class GeneratedSecret(CloudFormationModel):
     """AWS::SecretsManager::Secret, which moto's CloudFormation does not model: the secret is
     created in moto's Secrets Manager, its value generated as GenerateSecretString would (or its
@@ -340,7 +378,8 @@ def install_moto_adapters() -> None:
     StateMachine.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign]
         lambda cls, *args, **kwargs: _create_state_machine_from_cloudformation(*args, **kwargs)
     )
-    # moto lists the resource types it models once (cached): let it see GeneratedSecret.
+    # moto lists the resource types it models once (cached): let it see _LocalAlarm and
+    # GeneratedSecret.
     from moto.cloudformation import parsing
 
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):

@@ -291,6 +291,8 @@ class LocalStack:
             account_id=account_id,
             signature_secret=signature_secret,
             callback_url=callback_url,
+            # The local stack's exception: callbacks to a receiver on this machine.
+            allow_loopback_callback=True,
         )
 
     def banner(self) -> str:

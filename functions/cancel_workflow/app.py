@@ -1,7 +1,6 @@
 """DELETE /v0.1/workflows/{dispatch_uuid}: cancel a running workflow of the calling account."""
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 
 from dispatch.api.resolver import json_response, new_resolver, owned_workflow
 from dispatch.api.views import workflow_view
@@ -25,11 +24,10 @@ def handle_cancel_workflow(dispatch_uuid: str):
     item = cancel_workflow(
         owned_workflow(app, workflows, dispatch_uuid), workflows=workflows, executions=executions
     )
-    if item.get("callback_url"):
-        # Also on a repeated cancel: the queue drops duplicates, the receiver has the event id.
-        callbacks.publish(final_report_event(dispatch_uuid))
+    # Also on a repeated cancel: the queue drops duplicates, the receiver has the event id. Also
+    # without a callback URL: the final report is where the outcome is counted (WorkflowsCancelled).
+    callbacks.publish(final_report_event(dispatch_uuid))
     logger.info("Workflow cancelled", extra={"dispatch_uuid": dispatch_uuid})
-    metrics.add_metric(name="WorkflowsCancelled", unit=MetricUnit.Count, value=1)
     return json_response(200, workflow_view(item))
 
 

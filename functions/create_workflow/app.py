@@ -1,7 +1,6 @@
 """POST /v0.1/dispatch and /v0.1/workflows: validate a Dispatch v0.1 workflow, store it, start it."""
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 
 from dispatch.api.idempotency import IdempotentCreates
 from dispatch.api.resolver import (
@@ -16,7 +15,7 @@ from dispatch.api.schemas import WorkflowCreated
 from dispatch.domain.workflow_request import WorkflowRequest, parse_workflow_request
 from dispatch.domain.workflows import create_workflow
 from dispatch.integrations.executions import StepFunctionsExecutions
-from dispatch.observability import logger, metrics, tracer
+from dispatch.observability import Metric, count, logger, metrics, tracer
 from dispatch.settings import CreateWorkflowSettings
 from dispatch.storage.account_repository import AccountRepository
 from dispatch.storage.workflow_repository import WorkflowRepository
@@ -62,7 +61,7 @@ def start(request: WorkflowRequest, account_id: str) -> str:
         retention=settings.retention,
     )
     logger.info("Workflow started", extra={"dispatch_uuid": dispatch_uuid, "steps": len(request.workflow)})
-    metrics.add_metric(name="WorkflowsCreated", unit=MetricUnit.Count, value=1)
+    count(Metric.WORKFLOWS_CREATED)
     return dispatch_uuid
 
 

@@ -1,11 +1,20 @@
 """SQS (FIFO) consumer: deliver callback events to the customer, or schedule their retry."""
 
-import boto3
-import requests
-from aws_lambda_powertools.metrics import MetricUnit
+import functools
 
-from dispatch.integrations.callbacks import CallbackEvent, Delivery, deliver, process_batch, retry_delay
-from dispatch.observability import logger, metrics, tracer
+import boto3
+
+from dispatch.domain.outcomes import workflow_measurements
+from dispatch.integrations.callbacks import (
+    CallbackEvent,
+    CallbackQueue,
+    Delivery,
+    deliver,
+    post_to_public_address,
+    process_batch,
+    retry_delay,
+)
+from dispatch.observability import Metric, count, logger, metrics, record, tracer
 from dispatch.settings import DeliverCallbackSettings
 from dispatch.storage.account_repository import AccountRepository
 from dispatch.storage.workflow_repository import WorkflowRepository
@@ -15,7 +24,15 @@ table = boto3.resource("dynamodb").Table(settings.table_name)
 workflows = WorkflowRepository(table)
 accounts = AccountRepository(table)
 sqs = boto3.client("sqs")
-http = requests.Session()
+dead_letters = CallbackQueue(sqs, settings.callback_dead_letter_queue_url)
+post = functools.partial(post_to_public_address, allow_loopback=settings.allow_http_loopback_callbacks)
+
+OUTCOME_METRICS = {
+    "delivered": Metric.CALLBACKS_DELIVERED,
+    "retry": Metric.CALLBACKS_RETRIED,
+    "dropped": Metric.CALLBACKS_DROPPED,
+    "dead_letter": Metric.CALLBACKS_DEAD_LETTERED,
+}
 
 
 def deliver_event(event: CallbackEvent) -> Delivery:
@@ -25,13 +42,18 @@ def deliver_event(event: CallbackEvent) -> Delivery:
         event,
         workflow=workflow,
         account=account,
-        post=http.post,
+        post=post,
         stored_report=lambda report: workflows.store_final_report(event.dispatch_uuid, report),
+        on_first_report=lambda finished: record(workflow_measurements(finished)),
     )
     logger.info(
         "Callback", extra={"event_id": event.event_id, "outcome": result.outcome, "detail": result.detail}
     )
-    metrics.add_metric(name=f"Callbacks_{result.outcome}", unit=MetricUnit.Count, value=1)
+    if result.outcome == "dead_letter":
+        # Final: kept with its reason for the operator, never retried.
+        dead_letters.publish(event, reason=result.detail)
+    if result.outcome in OUTCOME_METRICS:
+        count(OUTCOME_METRICS[result.outcome])
     return result
 
 

@@ -2,11 +2,10 @@
 workflow state machine. Ends a workflow its execution left in progress, and reports it."""
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 
-from dispatch.domain.reconciliation import ExecutionStatusEvent, reconcile_execution
+from dispatch.domain.reconciliation import ExecutionStatusEvent, Reconciled, reconcile_execution
 from dispatch.integrations.callbacks import CallbackQueue
-from dispatch.observability import logger, metrics, tracer
+from dispatch.observability import Metric, count, logger, metrics, tracer
 from dispatch.settings import ReconcileExecutionSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
 
@@ -22,5 +21,6 @@ def lambda_handler(event, context):
     change = ExecutionStatusEvent.model_validate(event).detail
     result = reconcile_execution(change, workflows=workflows, publish=callbacks.publish)
     logger.info("Execution reconciled", extra={"execution_status": change.status, "result": result})
-    metrics.add_metric(name=f"Reconciled_{result}", unit=MetricUnit.Count, value=1)
+    if result is Reconciled.ENDED_IN_ERROR:
+        count(Metric.WORKFLOWS_RECONCILED)  # the stuck-workflows alarm
     return {"result": result}

@@ -1,15 +1,20 @@
 """Step Functions task: send one step's message through the Messages API (at most once)."""
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, Field
 
 from dispatch.domain.sending import send_step
 from dispatch.integrations.messages_api import MessagesApiClient
-from dispatch.observability import logger, metrics, tracer
+from dispatch.observability import Metric, count, logger, metrics, tracer
 from dispatch.settings import SendMessageSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
+
+PROVIDER_METRICS = {
+    "accepted": Metric.MESSAGES_ACCEPTED,
+    "refused": Metric.MESSAGES_REFUSED,
+    "error": Metric.MESSAGE_PROVIDER_ERRORS,
+}
 
 settings = SendMessageSettings.from_environ()
 workflows = WorkflowRepository(boto3.resource("dynamodb").Table(settings.table_name))
@@ -42,7 +47,6 @@ def lambda_handler(event, context):
         messages_api=messages_api,
         final_status_timeout=settings.final_status_timeout_seconds,
     )
-    metrics.add_metric(
-        name="MessagesAccepted" if outcome.accepted else "MessagesRefused", unit=MetricUnit.Count, value=1
-    )
+    if outcome.provider in PROVIDER_METRICS:
+        count(PROVIDER_METRICS[outcome.provider])
     return outcome.as_task_output()

@@ -1,16 +1,17 @@
 """POST /webhooks/message-status: verify a signed Messages API status and record it."""
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 
 from dispatch.api.resolver import json_response, new_resolver, request_body
 from dispatch.api.schemas import StatusRecorded
+from dispatch.clock import utc_now
+from dispatch.domain.errors import InvalidSignature
 from dispatch.domain.status_updates import parse_status_webhook, record_message_status
 from dispatch.integrations.callbacks import CallbackQueue
-from dispatch.integrations.signatures import verify_webhook
+from dispatch.integrations.signatures import parse_signature_secret, verify_webhook
 from dispatch.integrations.step_functions import ExecutionWaker
-from dispatch.observability import logger, metrics, tracer
+from dispatch.observability import Metric, count, logger, metrics, tracer
 from dispatch.settings import StatusWebhookSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
 
@@ -26,14 +27,27 @@ app = new_resolver(authenticated=False)
 def handle_message_status():
     body = request_body(app)
     authorization = app.current_event.headers.get("authorization")
-    secret = parameters.get_secret(settings.webhook_signature_secret_name, max_age=300)
-    verify_webhook(authorization, body, secret=secret, max_age_seconds=settings.webhook_max_age_seconds)
+    # During a rotation the stored value holds the previous secret too (see SignatureSecrets).
+    secrets = parse_signature_secret(
+        parameters.get_secret(settings.webhook_signature_secret_name, max_age=300)
+    )
+    try:
+        verify_webhook(
+            authorization,
+            body,
+            secret=secrets.accepted(utc_now()),
+            max_age_seconds=settings.webhook_max_age_seconds,
+        )
+    except InvalidSignature:
+        # Counted for the refused-webhooks alarm (a wrong secret); the resolver maps it to a 401.
+        count(Metric.STATUS_WEBHOOKS_REFUSED)
+        raise
     webhook = parse_status_webhook(body)
     result = record_message_status(
         webhook, workflows=workflows, publish=callbacks.publish, ring=executions.ring
     )
     logger.info("Status received", extra={"status": webhook.status, "result": result})
-    metrics.add_metric(name=f"Status_{webhook.status}", unit=MetricUnit.Count, value=1)
+    count(Metric.STATUS_WEBHOOKS_ACCEPTED)
     return json_response(200, StatusRecorded(result=result).body())
 
 

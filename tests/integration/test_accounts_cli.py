@@ -217,6 +217,18 @@ def test_rotate_signature_secret_prints_what_callbacks_will_be_signed_with(stack
     )
 
 
+def test_a_staged_rotation_lets_the_customer_verify_with_both_secrets_before_the_switch(stack):
+    created = record(run_cli(stack, "create"))
+    account_id = created["account_id"]
+
+    staged = record(run_cli(stack, "rotate-signature-secret", account_id, "--stage"))["next_signature_secret"]
+    assert repository(stack).get_account(account_id)["signature_secret"] == created["signature_secret"]
+
+    run_cli(stack, "rotate-signature-secret", account_id, "--activate")
+    assert repository(stack).get_account(account_id)["signature_secret"] == staged
+    run_cli(stack, "rotate-signature-secret", account_id, "--activate", status=1)  # nothing staged now
+
+
 def test_set_callback_requires_https_except_to_this_machine(stack):
     account_id = record(run_cli(stack, "create"))["account_id"]
 
@@ -225,6 +237,9 @@ def test_set_callback_requires_https_except_to_this_machine(stack):
     assert repository(stack).get_account(account_id)["callback_url"] == "http://127.0.0.1:8080/callbacks"
     run_cli(stack, "set-callback", account_id, "https://shop.example/callbacks")
     assert repository(stack).get_account(account_id)["callback_url"] == "https://shop.example/callbacks"
+    # Inward is refused, even against the local stack: only its loopback exception is allowed.
+    run_cli(stack, "set-callback", account_id, "https://169.254.169.254/latest", status=2)
+    run_cli(stack, "set-callback", account_id, "https://10.0.0.1/callbacks", status=2)
 
     run_cli(stack, "set-callback", account_id, "--clear")
     assert "callback_url" not in repository(stack).get_account(account_id)

@@ -28,7 +28,7 @@ from dispatch.domain.accounts import (
 )
 from dispatch.domain.applications import InvalidPublicKey
 from dispatch.domain.credentials import hash_secret, parse_basic, verify_secret
-from dispatch.storage.account_repository import AccountRepository
+from dispatch.storage.account_repository import AccountRepository, NoStagedSecret
 
 API_KEY, API_SECRET, ACCOUNT_ID = "abcd1234", "s3cr3t-Secret", "account-1"
 FAST = 1_000  # iterations for tests that do not care about the default cost
@@ -319,6 +319,38 @@ def test_rotating_the_api_secret_refuses_the_old_one(backend) -> None:
     assert rotated not in str(backend.stored())
 
 
+def test_a_staged_signature_secret_signs_callbacks_only_once_activated(backend) -> None:
+    created = new_account(backend.accounts)
+
+    staged = backend.accounts.stage_signature_secret(ACCOUNT_ID, now=LATER)
+
+    # Staged: shown to the customer, who verifies with both; callbacks keep the current secret.
+    account = backend.accounts.get_account(ACCOUNT_ID)
+    assert staged != created.signature_secret
+    assert (account["signature_secret"], account["next_signature_secret"]) == (
+        created.signature_secret,
+        staged,
+    )
+
+    backend.accounts.activate_signature_secret(ACCOUNT_ID, now=LATER)
+
+    account = backend.accounts.get_account(ACCOUNT_ID)
+    assert account["signature_secret"] == staged
+    assert "next_signature_secret" not in account
+    assert staged not in str(backend.accounts.list_accounts())
+
+
+def test_activating_without_a_staged_secret_changes_nothing(backend) -> None:
+    created = new_account(backend.accounts)
+
+    with pytest.raises(NoStagedSecret):
+        backend.accounts.activate_signature_secret(ACCOUNT_ID)
+    with pytest.raises(AccountNotFound):
+        backend.accounts.activate_signature_secret("nobody")
+
+    assert backend.accounts.get_account(ACCOUNT_ID)["signature_secret"] == created.signature_secret
+
+
 def test_rotating_the_signature_secret_returns_the_new_one(backend) -> None:
     created = new_account(backend.accounts)
 
@@ -384,18 +416,56 @@ def test_an_invalid_public_key_is_not_registered(backend) -> None:
     assert backend.accounts.list_applications(ACCOUNT_ID) == []
 
 
+@pytest.mark.parametrize("url", ["https://shop.example/callbacks", "https://shop.example:8443/a?b=c"])
+def test_https_callback_urls_to_public_hosts_are_accepted(url) -> None:
+    assert validate_callback_url(url) == url
+
+
+LOOPBACK_URLS = ["http://127.0.0.1:8080/callbacks", "http://localhost/callbacks", "http://[::1]:9000/"]
+
+
+@pytest.mark.parametrize("url", LOOPBACK_URLS)
+def test_loopback_callback_urls_only_where_the_local_stack_allows_them(url) -> None:
+    assert validate_callback_url(url, allow_loopback=True) == url
+    with pytest.raises(InvalidCallbackUrl):
+        validate_callback_url(url)
+
+
+INWARD_URLS = [
+    "https://127.0.0.1/callbacks",
+    "https://127.1/callbacks",  # inet_aton spellings of 127.0.0.1
+    "https://2130706433/callbacks",
+    "https://0x7f.0.0.1/callbacks",
+    "https://localhost/callbacks",
+    "https://api.localhost./callbacks",
+    "https://[::1]/callbacks",
+    "https://[::ffff:127.0.0.1]/callbacks",
+    "https://169.254.169.254/latest/meta-data/",  # link-local: the instance metadata service
+    "https://[fe80::1]/callbacks",
+    "https://10.0.0.5/callbacks",
+    "https://172.16.0.1/callbacks",
+    "https://192.168.1.1/callbacks",
+    "https://[fd00::1]/callbacks",
+    "https://100.64.0.1/callbacks",  # carrier-grade NAT: not globally routable
+    "https://0.0.0.0/callbacks",
+    "https://224.0.0.1/callbacks",
+    "https://[64:ff9b::a00:1]/callbacks",  # NAT64 of 10.0.0.1
+]
+
+
+@pytest.mark.parametrize("url", INWARD_URLS)
+def test_callback_urls_aimed_inward_are_refused(url) -> None:
+    with pytest.raises(InvalidCallbackUrl):
+        validate_callback_url(url)
+
+
 @pytest.mark.parametrize(
     "url",
-    [
-        "https://shop.example/callbacks",
-        "https://shop.example:8443/a?b=c",
-        "http://127.0.0.1:8080/callbacks",
-        "http://localhost/callbacks",
-        "http://[::1]:9000/",
-    ],
+    ["https://10.0.0.5/callbacks", "https://169.254.169.254/", "http://10.0.0.5/", "http://shop.example/"],
 )
-def test_callback_urls_must_be_https_or_local_http(url) -> None:
-    assert validate_callback_url(url) == url
+def test_the_local_stack_exception_is_loopback_only(url) -> None:
+    with pytest.raises(InvalidCallbackUrl):
+        validate_callback_url(url, allow_loopback=True)
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,7 @@ def run(event: CallbackEvent, post: Post, item: dict | None = None) -> Delivery:
         workflow=item or finished_item(),
         account=ACCOUNT,
         post=post,
-        stored_report=lambda report: report,
+        stored_report=lambda report: (report, True),
         now=lambda: datetime.now(UTC),
     )
 
@@ -202,8 +202,29 @@ def test_delivery_retries_timeouts_429_and_5xx_only(answer, outcome):
 
 def test_nothing_is_sent_without_a_callback_url():
     post = Post()
-    assert run(final_report_event(DISPATCH_UUID), post, finished_item(callback_url=None)).outcome == "dropped"
+    assert run(final_report_event(DISPATCH_UUID), post, finished_item(callback_url=None)).outcome == "skipped"
     assert post.calls == []
+
+
+def test_a_final_report_is_counted_once_with_or_without_a_callback_url():
+    for callback_url in ("https://example.com/cb", None):
+        kept: dict = {}
+        counted = []
+
+        def stored(report, kept=kept):
+            first = "report" not in kept
+            return kept.setdefault("report", report), first
+
+        for _ in range(2):  # the report delivered twice (e.g. a repeated cancel, minutes apart)
+            deliver(
+                final_report_event(DISPATCH_UUID),
+                workflow=finished_item(callback_url=callback_url),
+                account=ACCOUNT,
+                post=Post(),
+                stored_report=stored,
+                on_first_report=counted.append,
+            )
+        assert [item["status"] for item in counted] == ["completed"], callback_url
 
 
 def test_every_retry_of_a_final_report_sends_the_first_body():
@@ -219,7 +240,7 @@ def test_every_retry_of_a_final_report_sends_the_first_body():
             workflow=item,
             account=ACCOUNT,
             post=post,
-            stored_report=lambda report: kept.setdefault("report", report),
+            stored_report=lambda report: (kept.setdefault("report", report), False),
         )
         bodies.append(post.calls[0]["data"])
     assert bodies[0] == bodies[1]

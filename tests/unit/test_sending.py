@@ -84,7 +84,9 @@ def test_the_first_call_sends_once_and_records_the_acceptance(workflows) -> None
     # When its first step is sent
     outcome = send(workflows, messages)
     # Then one message went out, and the step's wait is its expiry_time
-    assert outcome == SendOutcome(accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=MESSAGE_UUID)
+    assert outcome == SendOutcome(
+        accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=MESSAGE_UUID, provider="accepted"
+    )
     assert len(messages.sent) == 1
     # And the step records the acceptance, findable by the message_uuid
     stored = step(workflows, 0)
@@ -155,7 +157,11 @@ def test_a_retried_call_for_the_same_step_does_not_send_again_and_reuses_the_mes
     retry = send(workflows, messages)
     # Then nothing more goes out, and the retry answers like the first call
     assert len(messages.sent) == 1
-    assert retry == first == SendOutcome(accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=MESSAGE_UUID)
+    assert first == SendOutcome(
+        accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=MESSAGE_UUID, provider="accepted"
+    )
+    # The retry sent nothing: nothing for the provider metrics either.
+    assert retry == SendOutcome(accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=MESSAGE_UUID)
 
 
 def test_a_retry_after_an_attempt_that_never_recorded_its_result_does_not_send(workflows) -> None:
@@ -189,7 +195,7 @@ def test_a_refused_send_fails_over_at_once_and_records_send_failed(workflows, ta
     # When the step is sent
     outcome = send(workflows, messages)
     # Then the state machine is told to fail over without waiting
-    assert outcome == SendOutcome(accepted=False, wait_seconds=0, message_uuid=None)
+    assert outcome == SendOutcome(accepted=False, wait_seconds=0, message_uuid=None, provider="refused")
     # And the step records the failure (and no message_uuid)
     stored = step(workflows, 0)
     assert (stored["send_state"], stored["send_error"]) == ("failed", REFUSAL)
@@ -217,10 +223,28 @@ def test_an_unknown_outcome_waits_for_statuses_and_is_never_sent_again(workflows
     outcome = send(workflows, messages)
     retry = send(workflows, messages)
     # Then the message may have gone out: wait for its statuses rather than fail over or resend
-    assert outcome == SendOutcome(accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=None)
-    assert retry.accepted is True
+    assert outcome == SendOutcome(
+        accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=None, provider="error"
+    )
+    assert (retry.accepted, retry.provider) == (True, None)  # counted once, when it happened
     assert len(messages.sent) == 1
     assert step(workflows, 0).get("send_state") != "failed"
+
+
+@pytest.mark.parametrize(
+    ("error", "provider"),
+    [
+        ({"http_status": 422, "title": "Invalid params"}, "refused"),
+        ({"http_status": 401, "title": "Unauthorized"}, "refused"),  # our credentials: refused too
+        ({"http_status": 503, "title": "Unavailable"}, "error"),
+        ({"http_status": 429, "title": "Too many requests"}, "error"),
+        ({"title": "Connection failed", "detail": "ConnectionError"}, "error"),
+    ],
+)
+def test_a_failed_send_says_whether_the_provider_refused_it_or_could_not_take_it(workflows, error, provider):
+    outcome = send(workflows, ScriptedMessagesApi(SendResult(accepted=False, error=error)))
+
+    assert (outcome.accepted, outcome.provider) == (False, provider)
 
 
 # -- nothing to send ---------------------------------------------------------------------------

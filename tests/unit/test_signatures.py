@@ -6,13 +6,17 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from datetime import UTC, datetime
 
 import jwt
 import pytest
 
 from dispatch.integrations.signatures import (
     DEFAULT_MAX_AGE_SECONDS,
+    InvalidSecretValue,
     InvalidSignature,
+    SignatureSecrets,
+    parse_signature_secret,
     payload_hash,
     sign_webhook,
     verify_webhook,
@@ -148,6 +152,73 @@ def test_a_token_signed_with_another_algorithm_is_refused() -> None:
     claims = {"iat": NOW, "payload_hash": payload_hash(BODY), "api_key": API_KEY}
     with pytest.raises(InvalidSignature):
         verify_webhook(bearer(claims, algorithm="HS512"), BODY, secret=SECRET, now=NOW)
+
+
+# -- rotation: the current and the previous secret ------------------------------------------------
+
+NEW_SECRET = "new-signature-secret-" + "fedcba9876543210" * 4
+
+
+def test_during_a_rotation_a_webhook_signed_with_either_secret_passes() -> None:
+    for secret in (SECRET, NEW_SECRET):
+        claims = verify_webhook(signed(secret=secret), BODY, secret=[NEW_SECRET, SECRET], now=NOW)
+        assert claims["api_key"] == API_KEY
+
+
+def test_a_third_secret_is_refused_during_a_rotation() -> None:
+    with pytest.raises(InvalidSignature):
+        verify_webhook(signed(secret="x" * 40), BODY, secret=[NEW_SECRET, SECRET], now=NOW)
+
+
+def test_a_stale_webhook_is_refused_whichever_secret_signed_it() -> None:
+    with pytest.raises(InvalidSignature, match="stale"):
+        verify_webhook(
+            signed(secret=SECRET, issued_at=NOW - DEFAULT_MAX_AGE_SECONDS - 60),
+            BODY,
+            secret=[NEW_SECRET, SECRET],
+            now=NOW,
+        )
+
+
+def test_a_plain_string_secret_is_the_current_one_only() -> None:
+    secrets = parse_signature_secret(SECRET)
+
+    assert secrets == SignatureSecrets(current=SECRET)
+    assert secrets.accepted(datetime.now(UTC)) == [SECRET]
+
+
+def test_the_previous_secret_is_accepted_until_its_end_of_overlap() -> None:
+    stored = json.dumps({"current": NEW_SECRET, "previous": SECRET, "previous_until": "2026-03-01T12:00:00Z"})
+    secrets = parse_signature_secret(stored)
+
+    assert secrets.accepted(datetime(2026, 3, 1, 11, 59, tzinfo=UTC)) == [NEW_SECRET, SECRET]
+    assert secrets.accepted(datetime(2026, 3, 1, 12, 0, tzinfo=UTC)) == [NEW_SECRET]
+
+
+def test_without_an_end_the_previous_secret_is_accepted_until_removed() -> None:
+    secrets = parse_signature_secret(json.dumps({"current": NEW_SECRET, "previous": SECRET}))
+
+    assert secrets.accepted(datetime(2099, 1, 1, tzinfo=UTC)) == [NEW_SECRET, SECRET]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "",
+        "   ",
+        "{not json",
+        "{}",
+        json.dumps({"previous": SECRET}),
+        json.dumps({"current": ""}),
+        json.dumps({"current": NEW_SECRET, "previous": 42}),
+        json.dumps({"current": NEW_SECRET, "previous": SECRET, "previous_until": "tomorrow"}),
+        json.dumps({"current": NEW_SECRET, "previous": SECRET, "previous_until": "2026-03-01T12:00:00"}),
+    ],
+)
+def test_a_malformed_stored_secret_is_reported_without_quoting_it(stored) -> None:
+    with pytest.raises(InvalidSecretValue) as raised:
+        parse_signature_secret(stored)
+    assert SECRET not in str(raised.value) and NEW_SECRET not in str(raised.value)
 
 
 # -- the default age limit: as long as a provider retries ------------------------------------------

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
-from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
 
 from local_stack.deploy import ROOT, TEMPLATE, code_directories, load_template, to_cloudformation
 from local_stack.gateway import routes_from_cloudformation
@@ -42,13 +41,7 @@ UNAUTHENTICATED_ROUTES = {
     ("GET", "/v0.1/openapi.json"),  # the API's public description
 }
 AUTHORIZER = "AccountAuthorizer"
-# Function -> the one action it may get from an inline statement (no SAM policy template has it),
-# and the resource it is scoped to.
-INLINE_STATEMENTS_ALLOWED = {
-    "CancelWorkflowFunction": ("states:StopExecution", ":execution:${WorkflowStateMachine.Name}:*"),
-    # SendTaskFailure supports no resource-level permissions: "*" is the only resource IAM accepts.
-    "StatusWebhookFunction": ("states:SendTaskFailure", "*"),
-}
+# Which actions each role gets, and on what: tests/unit/test_permissions.py.
 
 # cfn-lint warnings and informational matches accepted on purpose: (rule id, resource) -> why.
 # Errors are never accepted.
@@ -244,27 +237,6 @@ def test_every_function_code_uri_has_an_app_with_a_lambda_handler(template):
         assert has_module_level_function(app.read_text(), "lambda_handler"), logical_id
 
 
-def test_functions_use_only_sam_policy_templates(template):
-    policy_templates = set(PolicyTemplatesProcessor.get_default_policy_templates_json()["Templates"])
-
-    for logical_id, function in resources_of_type(template, "AWS::Serverless::Function").items():
-        for policy in function["Properties"].get("Policies", []):
-            assert isinstance(policy, dict) and len(policy) == 1, (logical_id, policy)
-            if "Statement" in policy:
-                # Only where no SAM policy template exists: stopping this machine's executions,
-                # waking them.
-                assert logical_id in INLINE_STATEMENTS_ALLOWED, (logical_id, policy)
-                (statement,) = policy["Statement"]
-                action, resource = INLINE_STATEMENTS_ALLOWED[logical_id]
-                assert statement["Action"] == action
-                if resource == "*":
-                    assert statement["Resource"] == "*"
-                else:
-                    assert resource in statement["Resource"]["Fn::Sub"]
-                continue
-            assert set(policy) <= policy_templates, (logical_id, policy)
-
-
 def actions_of(statement: dict[str, Any]) -> list[str]:
     return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
 
@@ -293,24 +265,6 @@ def test_no_role_allows_everything_but_log_delivery_and_waking_executions(templa
                         assert is_log_delivery_statement(statement), statement
 
 
-def test_state_machine_may_only_update_the_table_besides_log_delivery(template):
-    policy_templates = set(PolicyTemplatesProcessor.get_default_policy_templates_json()["Templates"])
-
-    table_statements = []
-    for policy in state_machine(template)["Policies"]:
-        if set(policy) <= policy_templates:
-            assert not any(name.startswith("DynamoDB") for name in policy), policy  # all too broad
-            continue
-        assert set(policy) == {"Statement"}, policy
-        for statement in policy["Statement"]:
-            if not is_log_delivery_statement(statement):
-                table_statements.append(statement)
-    # Every DynamoDB task is an UpdateItem (optimised and SDK integrations alike): nothing else.
-    (statement,) = table_statements
-    assert statement["Action"] == "dynamodb:UpdateItem"
-    assert statement["Resource"] == {"Fn::GetAtt": ["WorkflowsTable", "Arn"]}
-
-
 def test_the_cursor_key_is_generated_by_the_stack_and_readable_by_the_listing_only(template):
     secrets = resources_of_type(template, "AWS::SecretsManager::Secret")
     (name,) = secrets
@@ -318,8 +272,9 @@ def test_the_cursor_key_is_generated_by_the_stack_and_readable_by_the_listing_on
     readers = []
     for logical_id, function in resources_of_type(template, "AWS::Serverless::Function").items():
         for policy in function["Properties"].get("Policies", []):
-            if policy.get("AWSSecretsManagerGetSecretValuePolicy", {}).get("SecretArn") == {"Ref": name}:
-                readers.append(logical_id)
+            for statement in policy.get("Statement", []):
+                if statement.get("Resource") == {"Ref": name}:
+                    readers.append(logical_id)
     assert readers == ["ListWorkflowsFunction"]
     environment = resources_of_type(template, "AWS::Serverless::Function")["ListWorkflowsFunction"]
     assert environment["Properties"]["Environment"]["Variables"]["CURSOR_SECRET_ARN"] == {"Ref": name}
@@ -327,8 +282,13 @@ def test_the_cursor_key_is_generated_by_the_stack_and_readable_by_the_listing_on
 
 def test_the_message_route_only_reads_the_table(template):
     function = resources_of_type(template, "AWS::Serverless::Function")["GetMessageFunction"]
-    assert function["Properties"]["Policies"] == [
-        {"DynamoDBReadPolicy": {"TableName": {"Ref": "WorkflowsTable"}}}
+    (policy,) = function["Properties"]["Policies"]
+    assert policy["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem"],
+            "Resource": {"Fn::GetAtt": ["WorkflowsTable", "Arn"]},
+        }
     ]
 
 

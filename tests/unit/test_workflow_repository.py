@@ -46,7 +46,9 @@ def test_the_first_final_report_is_kept_for_every_retry(workflows) -> None:
     workflows.create(canonical_item())
     dispatch_uuid = canonical_item()["dispatch_uuid"]
 
-    first = workflows.store_final_report(dispatch_uuid, {"status": "completed", "n": 1})
-    again = workflows.store_final_report(dispatch_uuid, {"status": "completed", "n": 2})
+    first, first_is_new = workflows.store_final_report(dispatch_uuid, {"status": "completed", "n": 1})
+    again, again_is_new = workflows.store_final_report(dispatch_uuid, {"status": "completed", "n": 2})
 
     assert first == again == {"status": "completed", "n": 1}
+    # Only the first is new: the workflow's outcome is counted once (see dispatch.domain.outcomes).
+    assert (first_is_new, again_is_new) == (True, False)

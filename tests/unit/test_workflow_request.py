@@ -198,6 +198,16 @@ def test_given_unknown_fields_everywhere_when_parsed_then_they_are_ignored():
         ("http://localhost/callback", True, True),
         ("http://192.168.1.10/callback", True, False),
         ("ftp://example.com/callback", True, False),
+        # Aimed inward: refused in production, whatever the scheme.
+        ("https://127.0.0.1/callback", False, False),
+        ("https://localhost:8443/callback", False, False),
+        ("https://169.254.169.254/latest/meta-data/", False, False),
+        ("https://169.254.169.254/latest/meta-data/", True, False),
+        ("https://10.1.2.3/callback", False, False),
+        ("https://[::1]/callback", False, False),
+        ("https://[fe80::1%25eth0]/callback", False, False),
+        ("https://0177.0.0.1/callback", False, False),
+        ("https://127.0.0.1/callback", True, True),
         ("not a url", False, False),
     ],
 )

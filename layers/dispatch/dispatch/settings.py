@@ -95,3 +95,7 @@ class DeliverCallbackSettings(FunctionSettings):
     callback_queue_url: Required = Field(alias="CALLBACK_QUEUE_URL")
     callback_retry_base_seconds: Seconds = Field(5, alias="CALLBACK_RETRY_BASE_SECONDS")
     callback_retry_max_seconds: Seconds = Field(900, alias="CALLBACK_RETRY_MAX_SECONDS")
+    # Where a final refusal (a callback URL aimed inward) is kept with its reason.
+    callback_dead_letter_queue_url: Required = Field(alias="CALLBACK_DEAD_LETTER_QUEUE_URL")
+    # Only the local stack sets this: callbacks to a receiver on the same machine, over plain http.
+    allow_http_loopback_callbacks: bool = Field(False, alias="ALLOW_HTTP_LOOPBACK_CALLBACKS")

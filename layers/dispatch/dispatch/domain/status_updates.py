@@ -113,9 +113,9 @@ def record_message_status(
     step = workflow["steps"][step_index]
     # Callbacks only for statuses stored (so they only move forward), and again for a redelivered
     # one (a crash may have come between storing it and publishing it).
-    publish = publish if workflow.get("callback_url") else None
-    if publish and (stored or step.get("status") == webhook.status.value):
-        publish(
+    publish_status = publish if workflow.get("callback_url") else None
+    if publish_status and (stored or step.get("status") == webhook.status.value):
+        publish_status(
             status_event(
                 dispatch_uuid,
                 step_index,
@@ -140,6 +140,8 @@ def record_message_status(
         )
         if decided:
             logger.info("Workflow decided by a status", extra={"workflow_status": workflow_status})
+        # With or without a callback URL: the final report is also where the workflow's
+        # outcome is counted (the queue and the stored report make it once per workflow).
         if publish and (decided or workflow["status"] in FINAL_STATUSES):
             publish(final_report_event(dispatch_uuid))
         _wake(ring, decided, Wake.WORKFLOW_ENDED, cause=f"{workflow_status.value}: {settled.value}")

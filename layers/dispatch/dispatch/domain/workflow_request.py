@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from dispatch.domain.destinations import ForbiddenDestination, check_callback_url
 from dispatch.domain.errors import BodyTooLarge, InvalidWorkflowRequest, MalformedBody, ParameterError
 
 Channel = Literal["sms", "viber_service_msg", "messenger", "whatsapp"]
@@ -275,17 +276,14 @@ class WorkflowStep(BaseModel):
 
 
 def _callback_url(value: str, info: ValidationInfo) -> str:
-    """https only, except http to this machine when the service runs locally."""
-    parts = urlsplit(value)
+    """https to a host that is not inward (no loopback, private or link-local address: see
+    dispatch.domain.destinations), except loopback, over http too, when the service runs locally."""
     local = (info.context or {}).get("allow_http_loopback", False)
-    if parts.scheme == "https" and parts.hostname:
-        return value
-    if local and parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
-        return value
-    raise PydanticCustomError(
-        "callback_url",
-        "must be an https URL" + (" (or http to 127.0.0.1/localhost)" if local else ""),
-    )
+    try:
+        check_callback_url(value, allow_loopback=local)
+    except ForbiddenDestination as error:
+        raise PydanticCustomError("callback_url", str(error)) from None
+    return value
 
 
 CallbackUrl = Annotated[

@@ -7,6 +7,13 @@ hold ids and statuses only (no PII); the delivery function builds the body from 
 it the way Vonage signs its webhooks, and POSTs it. Timeouts, 429 and 5xx are retried with
 exponential backoff (by message visibility, not by sleeping) for hours, then the event goes to a
 dead-letter queue. Delivery is at least once: every body carries a stable `event_id`.
+
+Callbacks only go to public addresses (dispatch.domain.destinations): the URL's name is resolved,
+every address checked, and the connection made to the checked address. A URL aimed inward is
+dead-lettered at once, with its reason, never retried.
+
+Every workflow's final report goes through here, callback URL or not: the first time it is
+stored is when the workflow's outcome is counted (metrics, see dispatch.domain.outcomes).
 """
 
 from __future__ import annotations
@@ -15,14 +22,18 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from ipaddress import ip_address
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.clock import iso, utc_now
+from dispatch.domain.destinations import ForbiddenDestination, address_kind, resolve_public_address
 from dispatch.domain.status_errors import reported_error
 from dispatch.domain.statuses import WorkflowStatus
+from dispatch.integrations.pinned_http import post_to_address
 from dispatch.integrations.signatures import sign_webhook
 
 FINAL_STATUSES = frozenset({WorkflowStatus.COMPLETED, WorkflowStatus.ERROR, WorkflowStatus.CANCELLED})
@@ -70,12 +81,15 @@ class CallbackQueue:
         self._sqs = sqs
         self._queue_url = queue_url
 
-    def publish(self, event: CallbackEvent) -> None:
+    def publish(self, event: CallbackEvent, *, reason: str | None = None) -> None:
+        """Queue `event`; `reason` (as a message attribute) says why, on the dead-letter queue."""
+        attributes = {"reason": {"DataType": "String", "StringValue": reason[:256]}} if reason else {}
         self._sqs.send_message(
             QueueUrl=self._queue_url,
             MessageBody=event.model_dump_json(exclude_none=True),
             MessageGroupId=event.dispatch_uuid,
             MessageDeduplicationId=event.event_id,
+            **({"MessageAttributes": attributes} if attributes else {}),
         )
 
 
@@ -247,10 +261,38 @@ def final_report_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[st
 
 
 class Delivery(BaseModel):
-    """What became of one delivery attempt."""
+    """What became of one delivery attempt. `skipped`: the workflow has no callback URL (its final
+    report still counts its outcome); `dead_letter` is final, for a destination callbacks must
+    never go to (the event is put on the dead-letter queue with `detail` as the reason)."""
 
-    outcome: Literal["delivered", "retry", "dropped"]
+    outcome: Literal["delivered", "retry", "dropped", "skipped", "dead_letter"]
     detail: str = ""
+
+
+def post_to_public_address(
+    url: str, *, allow_loopback: bool = False, getaddrinfo: Callable[..., list] | None = None, **kwargs: Any
+) -> requests.Response:
+    """requests.post, but only to a public address, checked after DNS resolution and pinned for
+    the connection; https, or http to loopback where loopback is allowed (the local stack).
+    Raises ForbiddenDestination for an inward URL, requests.ConnectionError for a name that does
+    not resolve (retried, like a receiver that is down)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as error:
+        raise ForbiddenDestination("has a malformed host or port") from error
+    if not host or parts.scheme not in ("http", "https"):
+        raise ForbiddenDestination("must be an absolute https URL")
+    try:
+        address = resolve_public_address(host, port, allow_loopback=allow_loopback, getaddrinfo=getaddrinfo)
+    except ForbiddenDestination:
+        raise
+    except OSError as error:
+        raise requests.ConnectionError(f"cannot resolve the callback host: {error}") from error
+    if parts.scheme == "http" and address_kind(ip_address(address)) != "loopback":
+        raise ForbiddenDestination("must use https")
+    return post_to_address(url, address, **kwargs)
 
 
 def retry_delay(receive_count: int, *, base_seconds: int, max_seconds: int) -> int:
@@ -264,19 +306,27 @@ def deliver(
     workflow: dict[str, Any] | None,
     account: dict[str, Any] | None,
     post: Callable[..., requests.Response],
-    stored_report: Callable[[dict[str, Any]], dict[str, Any]],
+    stored_report: Callable[[dict[str, Any]], tuple[dict[str, Any], bool]],
+    on_first_report: Callable[[dict[str, Any]], None] | None = None,
     now: Callable[[], datetime] = utc_now,
 ) -> Delivery:
-    """Build, sign and POST one callback. `stored_report` keeps the first final report built,
-    so every retry sends the same body even if a late status arrives meanwhile."""
-    if workflow is None or account is None:
-        return Delivery(outcome="dropped", detail="workflow or account no longer exists")
+    """Build, sign and POST one callback. `stored_report` keeps the first final report built
+    and returns (the report kept, whether it was this one), so every retry sends the same body
+    even if a late status arrives meanwhile; `on_first_report(workflow)` runs once per workflow,
+    when its report is first stored (with or without a callback URL)."""
+    if workflow is None:
+        return Delivery(outcome="dropped", detail="workflow no longer exists")
+    body = None
+    if event.kind == "final_report":
+        body, first = stored_report(final_report_body(event, workflow))
+        if first and on_first_report is not None:
+            on_first_report(workflow)
+    if account is None:
+        return Delivery(outcome="dropped", detail="account no longer exists")
     url = workflow.get("callback_url")
     if not url:
-        return Delivery(outcome="dropped", detail="no callback URL")
-    if event.kind == "final_report":
-        body = stored_report(final_report_body(event, workflow))
-    else:
+        return Delivery(outcome="skipped", detail="no callback URL")
+    if body is None:
         body = status_callback_body(event, workflow)
     payload = json.dumps(body, separators=(",", ":")).encode()
     authorization = sign_webhook(
@@ -293,6 +343,8 @@ def deliver(
             timeout=(3.05, 10),
             allow_redirects=False,
         )
+    except ForbiddenDestination as error:
+        return Delivery(outcome="dead_letter", detail=f"callback URL {error}")
     except requests.RequestException as error:
         return Delivery(outcome="retry", detail=type(error).__name__)
     if 200 <= response.status_code < 300:

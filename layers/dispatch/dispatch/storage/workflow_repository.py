@@ -333,15 +333,25 @@ class WorkflowRepository:
         response = self._table.query(**query)
         return [plain(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
 
-    def store_final_report(self, dispatch_uuid: str, report: dict[str, Any]) -> dict[str, Any]:
-        """Keep the first final report built for the workflow and return the one kept, so
-        that every delivery attempt sends the same body."""
-        response = self._table.update_item(
-            Key=workflow_key(dispatch_uuid),
-            UpdateExpression="SET final_report = if_not_exists(final_report, :report)",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":report": report},
-            # ALL_NEW: UPDATED_NEW may leave out an attribute whose value did not change.
-            ReturnValues="ALL_NEW",
-        )
-        return plain(response["Attributes"]["final_report"])
+    def store_final_report(self, dispatch_uuid: str, report: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Keep the first final report built for the workflow; return the one kept and whether
+        it is `report` (the first time), so that every delivery attempt sends the same body and
+        the workflow's outcome is counted once."""
+        try:
+            self._table.update_item(
+                Key=workflow_key(dispatch_uuid),
+                UpdateExpression="SET final_report = :report",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(final_report)",
+                ExpressionAttributeValues={":report": report},
+            )
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+        else:
+            return report, True
+        item = self._table.get_item(
+            Key=workflow_key(dispatch_uuid), ConsistentRead=True, ProjectionExpression="final_report"
+        ).get("Item")
+        if not item or "final_report" not in item:
+            raise LookupError(f"workflow {dispatch_uuid} no longer exists")
+        return plain(item["final_report"]), False
