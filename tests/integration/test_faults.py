@@ -28,7 +28,7 @@ from tests.integration.helpers import (
 
 EXPIRY = 2
 # Where a test acts while a step waits, the wait must outlast the test's look at it.
-WAIT_EXPIRY = 8
+WAIT_EXPIRY = 15
 LONG_EXPIRY = 30
 
 

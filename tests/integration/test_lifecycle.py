@@ -34,8 +34,6 @@ from tests.integration.helpers import (
 # Long enough that an execution ending before it was woken, not timed out.
 LONG_EXPIRY = 30
 EXPIRY = 2
-# Where a test reads a step's token while it waits, the wait must outlast the test's look at it.
-WAIT_EXPIRY = 8
 # The targets: the execution ends, and a failed message's next one goes, this soon after the status.
 WITHIN_SECONDS = 2.0
 MAX_TRANSITIONS_FAILOVER = 12  # the canonical Messenger -> SMS workflow that fails over (16 before)
@@ -187,13 +185,22 @@ def test_late_and_repeated_rings_change_nothing(stack, api):
     # Given a workflow whose Messenger step expired and whose execution now waits on WhatsApp
     whatsapp = recipient("55")
     gate = stack.sandbox.hold_statuses(whatsapp)
-    body = messenger_then_sms(recipient("01"), recipient("55"), expiry=WAIT_EXPIRY)
+    body = messenger_then_sms(recipient("01"), recipient("55"), expiry=EXPIRY)
     body["workflow"].insert(
         1, text_step("whatsapp", whatsapp, "hi", {"expiry_time": LONG_EXPIRY, "condition_status": "read"})
     )
-    dispatch_uuid = start_workflow(api, stack, body)
-    step_0_token = waiting_on(stack, dispatch_uuid, 0)
-    step_1_token = waiting_on(stack, dispatch_uuid, 1)
+    stored: dict[tuple[str, int], str] = {}  # (item key, step) -> the token the state machine stored
+
+    def keep_tokens(body, headers):
+        values = body.get("ExpressionAttributeValues") or {}
+        if ":token" in values:
+            stored[body["Key"]["pk"]["S"], int(values[":step"]["N"])] = values[":token"]["S"]
+
+    with intercepted_dynamodb_writes(keep_tokens):
+        dispatch_uuid = start_workflow(api, stack, body)
+        step_1_token = waiting_on(stack, dispatch_uuid, 1)
+    step_0_token = stored[f"WORKFLOW#{dispatch_uuid}", 0]
+    assert stored[f"WORKFLOW#{dispatch_uuid}", 1] == step_1_token
 
     # When the expired step's token rings, twice
     ring(step_0_token)
