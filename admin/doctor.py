@@ -32,6 +32,8 @@ import boto3
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
+from admin.accounts import CommandError
+from admin.accounts import _session as aws_session
 from dispatch.integrations.signatures import InvalidSecretValue, parse_signature_secret
 from dispatch.storage.account_repository import AccountRepository
 
@@ -290,7 +292,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--region", default=None)
     args = parser.parse_args(argv)
-    session = boto3.Session(region_name=args.region)
+    try:
+        # As admin.accounts: against the local stack the endpoint is all it needs; elsewhere a
+        # missing region or credentials is one line.
+        session = aws_session(args.region, args.endpoint_url)
+    except CommandError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE
     try:
         stack = describe_stack(args.stack, session=session, endpoint_url=args.endpoint_url)
     except (StackNotFound, BotoCoreError) as error:
