@@ -86,7 +86,7 @@ def test_under_production_settings_an_http_callback_to_this_machine_is_refused(c
     # When a body asks for callbacks over plain http to a loopback address
     reason = reason_for(body(callback=callback), "callback")
     # Then it is refused, and the reason does not suggest http is an option
-    assert reason == "must be an https URL"
+    assert reason == "must use https"
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
@@ -100,7 +100,7 @@ def test_when_running_locally_an_http_callback_to_this_machine_is_accepted(host)
 
 def test_when_running_locally_the_reason_names_the_loopback_exception() -> None:
     reason = reason_for(body(callback="http://example.com/cb"), "callback", allow_http_loopback_callback=True)
-    assert reason == "must be an https URL (or http to 127.0.0.1/localhost)"
+    assert reason == "must use https (http only to 127.0.0.1 or localhost)"
 
 
 def test_a_callback_url_may_have_2000_characters_but_not_2001() -> None:
