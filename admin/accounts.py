@@ -39,6 +39,7 @@ from dispatch.domain.accounts import (
 )
 from dispatch.domain.applications import InvalidPublicKey
 from dispatch.storage.account_repository import AccountRepository
+from dispatch.storage.table import DynamoDBTable
 
 OK, FAILED, USAGE = 0, 1, 2
 TABLE_OUTPUT = "WorkflowsTableName"
@@ -232,7 +233,7 @@ def _only(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 def _table(args: argparse.Namespace) -> Any:
     session = boto3.Session(region_name=args.region)
     table_name = args.table or _table_of_stack(session, args.stack, args.endpoint_url)
-    return session.resource("dynamodb", endpoint_url=args.endpoint_url).Table(table_name)
+    return DynamoDBTable(session.client("dynamodb", endpoint_url=args.endpoint_url), table_name)
 
 
 def _table_of_stack(session: boto3.Session, stack_name: str, endpoint_url: str | None) -> str:

@@ -6,13 +6,12 @@ It identifies the account; the functions refuse calls without one (see dispatch.
 
 import os
 
-import boto3
-
+from dispatch.aws import dynamodb_table
 from dispatch.domain.accounts import authenticate, refusal_reason
 from dispatch.observability import logger, tracer
 from dispatch.storage.account_repository import AccountRepository
 
-accounts = AccountRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
+accounts = AccountRepository(dynamodb_table(os.environ["TABLE_NAME"]))
 
 
 @logger.inject_lambda_context

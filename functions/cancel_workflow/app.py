@@ -3,11 +3,11 @@
 import contextlib
 import os
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
 from dispatch.api.problems import conflict, service_unavailable
 from dispatch.api.resolver import json_response, new_resolver, owned_workflow
+from dispatch.aws import client, dynamodb_table
 from dispatch.clock import iso, utc_now
 from dispatch.domain.workflows import WorkflowFinished, cancel_workflow, workflow_view
 from dispatch.integrations.callbacks import CallbackQueue, final_report_event
@@ -17,9 +17,9 @@ from dispatch.storage.workflow_repository import WorkflowRepository
 STATE_MACHINE_ARN = os.environ["STATE_MACHINE_ARN"]
 EXECUTION_ARN_PREFIX = STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:")
 
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
-stepfunctions = boto3.client("stepfunctions")
-callbacks = CallbackQueue(boto3.client("sqs"), os.environ["CALLBACK_QUEUE_URL"])
+workflows = WorkflowRepository(dynamodb_table(os.environ["TABLE_NAME"]))
+stepfunctions = client("stepfunctions")
+callbacks = CallbackQueue(client("sqs"), os.environ["CALLBACK_QUEUE_URL"])
 app = new_resolver()
 
 

@@ -5,7 +5,6 @@ import os
 import time
 from datetime import timedelta
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -28,6 +27,7 @@ from dispatch.api.resolver import (
     status_webhook_url,
 )
 from dispatch.api.schemas import WorkflowCreated
+from dispatch.aws import client, dynamodb_table
 from dispatch.clock import iso, utc_now
 from dispatch.domain.workflow_request import parse_workflow_request
 from dispatch.domain.workflows import create_workflow
@@ -44,7 +44,7 @@ ALLOW_HTTP_LOOPBACK_CALLBACKS = os.environ.get("ALLOW_HTTP_LOOPBACK_CALLBACKS") 
 
 IDEMPOTENCY_HOURS = int(os.environ.get("IDEMPOTENCY_HOURS", "24"))
 
-table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+table = dynamodb_table(os.environ["TABLE_NAME"])
 workflows = WorkflowRepository(table)
 accounts = AccountRepository(table)
 idempotency_store = DynamoDBPersistenceLayer(
@@ -52,6 +52,7 @@ idempotency_store = DynamoDBPersistenceLayer(
     key_attr="pk",
     expiry_attr="expires_at",
     status_attr="idempotency_status",
+    boto3_client=client("dynamodb"),
 )
 IDEMPOTENCY = IdempotencyConfig(
     event_key_jmespath="[account_id, key]",
@@ -60,7 +61,7 @@ IDEMPOTENCY = IdempotencyConfig(
     hash_function="sha256",
     response_hook=lambda response, record: {**response, "replayed": True},
 )
-stepfunctions = boto3.client("stepfunctions")
+stepfunctions = client("stepfunctions")
 app = new_resolver()
 
 

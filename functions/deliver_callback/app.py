@@ -2,10 +2,10 @@
 
 import os
 
-import boto3
 import requests
 from aws_lambda_powertools.metrics import MetricUnit
 
+from dispatch.aws import client, dynamodb_table
 from dispatch.integrations.callbacks import CallbackEvent, Delivery, deliver, process_batch, retry_delay
 from dispatch.observability import logger, metrics, tracer
 from dispatch.storage.account_repository import AccountRepository
@@ -15,10 +15,10 @@ QUEUE_URL = os.environ["CALLBACK_QUEUE_URL"]
 RETRY_BASE_SECONDS = int(os.environ.get("CALLBACK_RETRY_BASE_SECONDS", "5"))
 RETRY_MAX_SECONDS = int(os.environ.get("CALLBACK_RETRY_MAX_SECONDS", "900"))
 
-table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+table = dynamodb_table(os.environ["TABLE_NAME"])
 workflows = WorkflowRepository(table)
 accounts = AccountRepository(table)
-sqs = boto3.client("sqs")
+sqs = client("sqs")
 http = requests.Session()
 
 

@@ -2,14 +2,13 @@
 
 import os
 
-import boto3
-
 from dispatch.api.resolver import json_response, new_resolver, owned_workflow
+from dispatch.aws import dynamodb_table
 from dispatch.domain.workflows import workflow_view
 from dispatch.observability import logger, metrics, tracer
 from dispatch.storage.workflow_repository import WorkflowRepository
 
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
+workflows = WorkflowRepository(dynamodb_table(os.environ["TABLE_NAME"]))
 app = new_resolver()
 
 

@@ -3,17 +3,16 @@
 import os
 from urllib.parse import urlencode
 
-import boto3
-
 from dispatch.api.problems import invalid_parameters
 from dispatch.api.resolver import caller_account_id, decode_cursor, encode_cursor, json_response, new_resolver
 from dispatch.api.schemas import WorkflowPage
+from dispatch.aws import dynamodb_table
 from dispatch.domain.statuses import WorkflowStatus
 from dispatch.domain.workflows import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, list_workflows
 from dispatch.observability import logger, metrics, tracer
 from dispatch.storage.workflow_repository import WorkflowRepository, account_workflows_key
 
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
+workflows = WorkflowRepository(dynamodb_table(os.environ["TABLE_NAME"]))
 app = new_resolver()
 
 

@@ -2,11 +2,10 @@
 
 import os
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, Field
 
+from dispatch.aws import dynamodb_table, get_secret
 from dispatch.domain.sending import send_step
 from dispatch.integrations.messages_api import MessagesApiClient
 from dispatch.observability import logger, metrics, tracer
@@ -16,7 +15,7 @@ MESSAGES_API_BASE_URL = os.environ["MESSAGES_API_BASE_URL"]
 MESSAGES_API_SECRET_NAME = os.environ["MESSAGES_API_SECRET_NAME"]
 FINAL_STATUS_TIMEOUT = int(os.environ.get("FINAL_STATUS_TIMEOUT_SECONDS", "86400"))
 
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
+workflows = WorkflowRepository(dynamodb_table(os.environ["TABLE_NAME"]))
 
 
 class SendTask(BaseModel):
@@ -27,8 +26,8 @@ class SendTask(BaseModel):
 
 
 def messages_api() -> MessagesApiClient:
-    # Cached by Powertools for 5 minutes: rotations are picked up without a redeploy.
-    credentials = parameters.get_secret(MESSAGES_API_SECRET_NAME, transform="json", max_age=300)
+    # Cached for 5 minutes: rotations are picked up without a redeploy.
+    credentials = get_secret(MESSAGES_API_SECRET_NAME, transform="json", max_age=300)
     return MessagesApiClient(MESSAGES_API_BASE_URL, credentials["api_key"], credentials["api_secret"])
 
 

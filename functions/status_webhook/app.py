@@ -2,14 +2,13 @@
 
 import os
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from pydantic import ValidationError
 
 from dispatch.api.problems import bad_request, invalid_parameters, unauthorized
 from dispatch.api.resolver import json_response, new_resolver, request_body
 from dispatch.api.schemas import StatusRecorded
+from dispatch.aws import client, dynamodb_table, get_secret
 from dispatch.domain.status_updates import StatusWebhook, record_message_status
 from dispatch.integrations.callbacks import CallbackQueue
 from dispatch.integrations.signatures import InvalidSignature, verify_webhook
@@ -19,8 +18,8 @@ from dispatch.storage.workflow_repository import WorkflowRepository
 SIGNATURE_SECRET_NAME = os.environ["WEBHOOK_SIGNATURE_SECRET_NAME"]
 MAX_AGE_SECONDS = int(os.environ.get("WEBHOOK_MAX_AGE_SECONDS", "300"))
 
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
-callbacks = CallbackQueue(boto3.client("sqs"), os.environ["CALLBACK_QUEUE_URL"])
+workflows = WorkflowRepository(dynamodb_table(os.environ["TABLE_NAME"]))
+callbacks = CallbackQueue(client("sqs"), os.environ["CALLBACK_QUEUE_URL"])
 app = new_resolver(authenticated=False)
 
 
@@ -29,7 +28,7 @@ app = new_resolver(authenticated=False)
 def handle_message_status():
     body = request_body(app)
     authorization = app.current_event.headers.get("authorization")
-    secret = parameters.get_secret(SIGNATURE_SECRET_NAME, max_age=300)
+    secret = get_secret(SIGNATURE_SECRET_NAME, max_age=300)
     try:
         verify_webhook(authorization, body, secret=secret, max_age_seconds=MAX_AGE_SECONDS)
     except InvalidSignature as error:

@@ -31,6 +31,7 @@ from dispatch.domain.accounts import (
 from dispatch.domain.applications import InvalidPublicKey
 from dispatch.domain.credentials import hash_secret, parse_basic, verify_secret
 from dispatch.storage.account_repository import AccountRepository
+from dispatch.storage.table import DynamoDBTable
 from local_stack.deploy import load_template
 
 API_KEY, API_SECRET, ACCOUNT_ID = "abcd1234", "s3cr3t-Secret", "account-1"
@@ -167,12 +168,12 @@ class Backend:
     stored: Callable[[], list[dict[str, Any]]]  # every stored item, for "the secret is nowhere"
 
 
-def _dynamodb_table() -> Any:
+def _dynamodb_table() -> DynamoDBTable:
     properties = load_template()["Resources"]["WorkflowsTable"]["Properties"]
     wanted = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
-    return boto3.resource("dynamodb", region_name="us-east-1").create_table(
-        TableName="workflows", **{name: properties[name] for name in wanted}
-    )
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(TableName="workflows", **{name: properties[name] for name in wanted})
+    return DynamoDBTable(client, "workflows")
 
 
 @pytest.fixture(params=["memory", "dynamodb"])

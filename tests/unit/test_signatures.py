@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import time
 
@@ -142,3 +143,72 @@ def test_a_token_signed_with_another_algorithm_is_refused() -> None:
     claims = {"iat": NOW, "payload_hash": payload_hash(BODY), "api_key": API_KEY}
     with pytest.raises(InvalidSignature):
         verify_webhook(bearer(claims, algorithm="HS512"), BODY, secret=SECRET, now=NOW)
+
+
+# -- the same tokens as PyJWT (HS256 is signed and checked with hmac; see the module docstring) ----
+
+
+def test_a_signed_webhook_is_a_jwt_that_pyjwt_verifies() -> None:
+    token = signed().removeprefix("Bearer ")
+
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_iat": False})
+
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
+    assert claims["payload_hash"] == payload_hash(BODY)
+    assert claims["api_key"] == API_KEY
+
+
+def test_a_token_pyjwt_signed_with_more_claims_verifies() -> None:
+    claims = {"iat": NOW, "payload_hash": payload_hash(BODY), "iss": "Vonage", "exp": NOW + 60, "nbf": NOW}
+    assert verify_webhook(bearer(claims), BODY, secret=SECRET, now=NOW)["iss"] == "Vonage"
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ({"exp": NOW}, "expired"),
+        ({"exp": NOW - 3600}, "expired"),
+        ({"exp": "tomorrow"}, "expired"),
+        ({"nbf": NOW + 1}, "not yet valid"),
+        ({"aud": "someone-else"}, "audience"),
+        ({"iat": "now"}, "iat is not a number"),
+        ({"iat": True}, "iat is not a number"),
+    ],
+)
+def test_a_token_pyjwt_would_refuse_is_refused(extra: dict, reason: str) -> None:
+    claims = {"iat": NOW, "payload_hash": payload_hash(BODY), **extra}
+    with pytest.raises(InvalidSignature, match=reason):
+        verify_webhook(bearer(claims), BODY, secret=SECRET, now=NOW)
+
+
+def test_a_signature_over_other_claims_is_refused() -> None:
+    # A valid token's signature moved onto claims the signer never signed
+    header, _, signature = signed().removeprefix("Bearer ").split(".")
+    forged = jwt.encode({"iat": NOW, "payload_hash": payload_hash(b"other")}, "x" * 32).split(".")[1]
+    with pytest.raises(InvalidSignature, match="signature"):
+        verify_webhook(f"Bearer {header}.{forged}.{signature}", b"other", secret=SECRET, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "a.b",
+        "a.b.c.d",
+        "e30.W10.c2ln",  # {} . [] . "sig": the header names no algorithm
+        "eyJhbGciOiJIUzI1NiJ9.*.c2ln",  # not base64url
+        "eyJhbGciOiJIUzI1NiJ9.gA.*",
+    ],
+)
+def test_a_malformed_token_is_refused(token: str) -> None:
+    with pytest.raises(InvalidSignature, match="invalid token"):
+        verify_webhook(f"Bearer {token}", BODY, secret=SECRET, now=NOW)
+
+
+def test_claims_that_are_not_an_object_are_refused() -> None:
+    header = jwt.utils.base64url_encode(b'{"alg":"HS256"}').decode()
+    payload = jwt.utils.base64url_encode(b"[1]").decode()
+    signature = jwt.utils.base64url_encode(
+        hmac.new(SECRET.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    ).decode()
+    with pytest.raises(InvalidSignature, match="not an object"):
+        verify_webhook(f"Bearer {header}.{payload}.{signature}", BODY, secret=SECRET, now=NOW)

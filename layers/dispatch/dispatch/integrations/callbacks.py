@@ -15,14 +15,17 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.statuses import WorkflowStatus
 from dispatch.integrations.signatures import sign_webhook
+from dispatch.observability import trace_http
+
+if TYPE_CHECKING:
+    import requests
 
 FINAL_STATUSES = frozenset({WorkflowStatus.COMPLETED, WorkflowStatus.ERROR, WorkflowStatus.CANCELLED})
 
@@ -77,14 +80,20 @@ class CallbackQueue:
 
 
 # -- bodies the customer receives ---------------------------------------------------------------
+# Only the delivery function builds them: the producers (status webhook, cancel) import this
+# module for the events, so their validators are built on first use, not at every cold start.
 
 
-class Usage(BaseModel):
+class CallbackBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+
+class Usage(CallbackBody):
     currency: str
     price: str
 
 
-class Endpoint(BaseModel):
+class Endpoint(CallbackBody):
     """`to` / `from` as the workflow was created with them (v0.1 shape)."""
 
     model_config = ConfigDict(extra="allow")
@@ -94,12 +103,12 @@ class Endpoint(BaseModel):
     id: str | None = None
 
 
-class StatusError(BaseModel):
+class StatusError(CallbackBody):
     code: str
     reason: str
 
 
-class Link(BaseModel):
+class Link(CallbackBody):
     href: str
 
 
@@ -107,11 +116,11 @@ class WorkflowLink(Link):
     dispatch_uuid: str
 
 
-class StatusLinks(BaseModel):
+class StatusLinks(CallbackBody):
     workflow: WorkflowLink
 
 
-class MessageStatusCallback(BaseModel):
+class MessageStatusCallback(CallbackBody):
     """A message's status, as the Messages API reported it, plus a link back to its workflow."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -128,7 +137,7 @@ class MessageStatusCallback(BaseModel):
     links: StatusLinks = Field(alias="_links")
 
 
-class ReportedMessage(BaseModel):
+class ReportedMessage(CallbackBody):
     message_uuid: str | None = None
     href: str | None = None
     channel: str
@@ -141,12 +150,12 @@ class ReportedMessage(BaseModel):
     usage: Usage | None = None
 
 
-class ReportLinks(BaseModel):
+class ReportLinks(CallbackBody):
     workflow: Link
     messages: list[ReportedMessage]
 
 
-class FinalReport(BaseModel):
+class FinalReport(CallbackBody):
     """Sent once per workflow when it ends."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -237,6 +246,8 @@ def final_report_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[st
 class Delivery(BaseModel):
     """What became of one delivery attempt."""
 
+    model_config = ConfigDict(defer_build=True)
+
     outcome: Literal["delivered", "retry", "dropped"]
     detail: str = ""
 
@@ -266,6 +277,8 @@ def deliver(
         body = stored_report(final_report_body(event, workflow))
     else:
         body = status_callback_body(event, workflow)
+    import requests  # only the delivery function sends anything
+
     payload = json.dumps(body, separators=(",", ":")).encode()
     authorization = sign_webhook(
         payload,
@@ -273,6 +286,7 @@ def deliver(
         api_key=account.get("api_key", account["account_id"]),
         issued_at=int(now().timestamp()),
     )
+    trace_http()
     try:
         response = post(
             url,

@@ -9,6 +9,8 @@ from typing import Any
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from dispatch.observability import trace_http
+
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -42,6 +44,7 @@ class MessagesApiClient:
         timeout: tuple[float, float] = (3.05, 10.0),
         sleep=time.sleep,
     ) -> None:
+        trace_http()
         self._url = base_url.rstrip("/") + "/v1/messages"
         self._auth = (api_key, api_secret)
         self._session = session or requests.Session()

@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dispatch.domain.statuses import StepOutcome, WorkflowStatus
+from dispatch.storage.table import DynamoDBTable
 
 
 def workflow_key(dispatch_uuid: str) -> dict[str, str]:
@@ -53,7 +54,7 @@ def plain(value: Any) -> Any:
 class WorkflowRepository:
     """Reads and conditionally writes workflows, their steps and the message-uuid index."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: DynamoDBTable) -> None:
         self._table = table
 
     # -- workflows -----------------------------------------------------------------------------
