@@ -62,7 +62,7 @@ PYTHON313 ?= python3.13
 LAMBDA_PLATFORM ?= manylinux2014_aarch64
 # Wheels only (no Docker, no compiler): pip fetches the target platform's, whatever this machine is.
 # --no-compile: pip would write timestamp .pycs, which compileall below would then leave alone.
-LAYER_PIP_INSTALL ?= $(PYTHON313) -m pip install --quiet --disable-pip-version-check --no-compile \
+LAYER_PIP_INSTALL ?= $(PYTHON313) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-compile \
 	--platform $(LAMBDA_PLATFORM) --only-binary=:all: --python-version 3.13 --implementation cp
 # unchecked-hash: the import system uses the .pyc without looking at the source. Timestamp .pycs
 # (the default) are used only while the source's mtime matches the one recorded, and `sam deploy`
@@ -79,6 +79,7 @@ FUNCTIONS := AuthorizerFunction CreateWorkflowFunction GetWorkflowFunction ListW
 
 build-DispatchLayer:
 	$(LAYER_PIP_INSTALL) --target "$(ARTIFACTS_DIR)/python" -r requirements.txt
+	mkdir -p "$(ARTIFACTS_DIR)/python"
 	$(call COPY_SOURCE,dispatch,"$(ARTIFACTS_DIR)/python")
 	$(COMPILE_BYTECODE) "$(ARTIFACTS_DIR)/python"
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from dispatch.clock import iso, utc_now
-from dispatch.domain.sending import parse_client_ref
-from dispatch.domain.statuses import MessageStatus, decision_for, rank
+from dispatch.domain.statuses import MessageStatus, RecordResult, decision_for, parse_client_ref, rank
 from dispatch.integrations.callbacks import FINAL_STATUSES, CallbackEvent, final_report_event, status_event
 from dispatch.observability import logger
 from dispatch.storage.workflow_repository import WorkflowRepository
@@ -28,12 +26,6 @@ class StatusWebhook(BaseModel):
     client_ref: str | None = None
     error: dict[str, Any] | None = None
     usage: dict[str, Any] | None = None
-
-
-class RecordResult(StrEnum):
-    RECORDED = "recorded"
-    IGNORED = "ignored"  # a duplicate, or a status ranked below the one already stored
-    UNKNOWN_MESSAGE = "unknown_message"
 
 
 def record_message_status(

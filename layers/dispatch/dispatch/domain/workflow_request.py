@@ -32,10 +32,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dispatch.api import problems
-
-Channel = Literal["sms", "viber_service_msg", "messenger", "whatsapp"]
-ContentType = Literal["text", "image", "audio", "video", "file", "template", "custom"]
-CONTENT_TYPES: tuple[str, ...] = ContentType.__args__
+from dispatch.domain.channels import CONTENT_TYPES, Channel, ContentType
 
 MAX_STEPS = 10
 DEFAULT_MIN_EXPIRY_TIME = 15
