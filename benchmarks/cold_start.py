@@ -50,7 +50,8 @@ import time
 _wall, _cpu = time.perf_counter(), time.process_time()
 {code}
 _cpu, _wall = time.process_time() - _cpu, time.perf_counter() - _wall
-print(_wall * 1000, _cpu * 1000)
+import resource
+print(_wall * 1000, _cpu * 1000, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 DUMMY_BY_TYPE = {
@@ -70,6 +71,7 @@ class Subject:
     target: float | None = None
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
+    rss: float = 0.0  # MB, the most the process held once imported
 
     @property
     def cpu(self) -> float:
@@ -211,38 +213,24 @@ def measure(python: str, subject: Subject) -> None:
     result = run_child(python, subject)
     if result.returncode != 0:
         raise SystemExit(f"{subject.name}: the import failed\n{result.stderr}")
-    wall, cpu = (float(number) for number in result.stdout.split()[-2:])
+    wall, cpu, rss = (float(number) for number in result.stdout.split()[-3:])
     subject.walls.append(wall)
     subject.cpus.append(cpu)
+    subject.rss = max(subject.rss, rss)
 
 
-def heaviest_imports(python: str, subject: Subject, count: int = 3) -> tuple[list, list]:
-    """(the `count` heaviest imports the handler module makes itself, by cumulative time;
-    the `count` packages whose own modules take longest), from -X importtime."""
+def import_profile(python: str, subject: Subject) -> dict[str, int]:
+    """Top-level package (or module) -> microseconds its own modules took to import (their
+    bodies, not what they import), from one run with -X importtime."""
     result = run_child(python, subject, "-X", "importtime")
-    rows = []
+    packages: dict[str, int] = {}
     for line in result.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        self_us, cumulative_us, name = line.removeprefix("import time:").split("|", 2)
-        rows.append((int(self_us), int(cumulative_us), name.rstrip()))
-    handler_module = subject.code.split()[-1]
-    handler_depth = next(
-        (len(name) - len(name.lstrip()) for _, _, name in rows if name.strip() == handler_module), 1
-    )
-    direct = [
-        (cumulative, name.strip())
-        for _, cumulative, name in rows
-        if len(name) - len(name.lstrip()) == handler_depth + 2
-    ]
-    packages: dict[str, int] = {}
-    for self_us, _, name in rows:
+        self_us, _, name = line.removeprefix("import time:").split("|", 2)
         package = name.strip().split(".")[0]
-        packages[package] = packages.get(package, 0) + self_us
-    return (
-        sorted(direct, reverse=True)[:count],
-        sorted(((us, package) for package, us in packages.items()), reverse=True)[:count],
-    )
+        packages[package] = packages.get(package, 0) + int(self_us)
+    return packages
 
 
 def python313(requested: str | None) -> str:
@@ -325,8 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Cold-start import, median of {args.runs} fresh python3.13 processes ({platform.machine()}),")
     print("ratio = median CPU time / the bare boto3 baseline's, same run:")
     print()
-    print("| function | CPU ms | ratio | target | wall ms | wall ratio |")
-    print("|---|---:|---:|---|---:|---:|")
+    print("| function | CPU ms | ratio | target | wall ms | wall ratio | max RSS MB |")
+    print("|---|---:|---:|---|---:|---:|---:|")
     for subject in subjects:
         ratio, wall_ratio = subject.cpu / baseline.cpu, subject.wall / baseline.wall
         target = ""
@@ -334,14 +322,23 @@ def main(argv: list[str] | None = None) -> int:
             target = f"≤ {subject.target} {'ok' if ratio <= subject.target else 'MISSED'}"
         print(
             f"| {subject.name.replace(' (precompiled)', '')} | {subject.cpu:.0f} | {ratio:.2f} | {target} "
-            f"| {subject.wall:.0f} | {wall_ratio:.2f} |"
+            f"| {subject.wall:.0f} | {wall_ratio:.2f} | {subject.rss:.0f} |"
         )
     worst = max((subject for subject in subjects if subject.target), key=lambda subject: subject.cpu)
-    direct, packages = heaviest_imports(python, worst)
+    baseline_packages = import_profile(python, baseline)
+    profile = import_profile(python, worst)
+    handler_module = worst.code.split()[-1]
+    body_ms = profile.pop(handler_module, 0) / 1000
+    beyond = sorted(
+        ((us, package) for package, us in profile.items() if package not in baseline_packages), reverse=True
+    )
     print()
-    print(f"Heaviest imports of the worst, {worst.name} (-X importtime, one run):")
-    print("  made by the handler module: " + ", ".join(f"{name} {us / 1000:.0f} ms" for us, name in direct))
-    print("  by package (own modules):   " + ", ".join(f"{name} {us / 1000:.0f} ms" for us, name in packages))
+    print(
+        f"Heaviest imports of the worst, {worst.name.replace(' (precompiled)', '')}, beyond the baseline's"
+        " (-X importtime, one run, its overhead included):"
+    )
+    print("  " + ", ".join(f"{package} {us / 1000:.0f} ms" for us, package in beyond[:3]))
+    print(f"  ({handler_module}.py's own body, clients included: {body_ms:.0f} ms)")
     print()
     command = " ".join(shlex.quote(part) for part in ["python", "-m", "benchmarks.cold_start", *sys.argv[1:]])
     print(f"command: make bench-cold  ({command}; python3.13: {python})")
