@@ -1,13 +1,14 @@
 # Two commands do everything on a fresh machine (Python 3.11+ and make are all they need):
 #   make run    set up, start the local stack (moto + template.yaml + sandbox) and run the demo
-#   make test   set up and run the whole test suite (what .ci/run calls)
+#   make test   set up, type-check (mypy) and run the whole test suite (what .ci/run calls)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/dispatch
 
-.PHONY: run demo test unit integration bench bench-cold lint format validate build clean
+.PHONY: run demo test typecheck unit integration mutation bench bench-cold capacity diagram measure load lint \
+	format validate build clean
 
 $(STAMP): pyproject.toml layers/dispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +22,11 @@ run: $(STAMP)  ## local stack + live demo, then keep serving until Ctrl-C
 demo: $(STAMP)  ## local stack + demo, then exit (status 0 when the workflow completed)
 	$(BIN)/python -m local_stack --exit-after-demo
 
-test: $(STAMP)  ## every test: unit, handlers, template/ASL checks, integration through the local stack
+test: typecheck  ## every test: unit, handlers, template/ASL checks, integration through the local stack
 	$(BIN)/pytest
+
+typecheck: $(STAMP)  ## mypy (pydantic plugin) over the layer, the functions, admin/, tools/ and the unit tests' fakes
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -30,15 +34,31 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
 
+mutation: $(STAMP)  ## mutation testing of the domain rules (not part of `test`; about 10 minutes on 2 cores)
+	$(BIN)/python -m mutation
+
 bench: $(STAMP)  ## what one workflow costs: state transitions, DynamoDB reads/writes, Lambda calls
 	$(BIN)/python -m benchmarks.workflow_cost
 
 bench-cold: $(STAMP)  ## cold-start imports of every function vs a bare boto3 client (needs python3.13; pip uses PyPI)
 	$(BIN)/python -m benchmarks.cold_start
 
+capacity: $(STAMP)  ## workflows/s each AWS quota allows and cost per million workflows (ARGS=--measure, --callbacks)
+	$(BIN)/python -m benchmarks.capacity $(ARGS)
+
+diagram: $(STAMP)  ## redraw docs/state-machine.{dot,svg} from statemachine/workflow.asl.json (no Graphviz needed)
+	$(BIN)/python -m tools.render_state_machine
+
+measure:  ## time set-up, `make test` and `make demo` in a fresh clone of HEAD (see tools/time_fresh_clone.sh)
+	tools/time_fresh_clone.sh
+
+load: $(STAMP)  ## the local stack under load: 200 workflows, 20 clients (e.g. make load ARGS="--workflows 50 --expiry 5")
+	$(BIN)/python -m benchmarks.load $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/pytest -q tests/unit/test_template.py  # statelint needs the placeholders substituted
 
@@ -73,9 +93,7 @@ LAYER_PIP_INSTALL ?= $(PYTHON313) -m pip install --quiet --disable-pip-version-c
 COMPILE_BYTECODE = $(PYTHON313) -m compileall -q -f -j0 --invalidation-mode unchecked-hash
 # __pycache__ of the working tree (other Pythons, timestamp .pycs) never goes into the artifacts.
 COPY_SOURCE = tar --exclude=__pycache__ --exclude='*.pyc' -cf - $(1) | tar -xf - -C $(2)
-FUNCTIONS := AuthorizerFunction CreateWorkflowFunction GetWorkflowFunction ListWorkflowsFunction \
-	CancelWorkflowFunction DeliverCallbackFunction OpenApiFunction SendMessageFunction StatusWebhookFunction
-.PHONY: build-DispatchLayer $(addprefix build-,$(FUNCTIONS))
+.PHONY: build-DispatchLayer
 
 build-DispatchLayer:
 	$(LAYER_PIP_INSTALL) --target "$(ARTIFACTS_DIR)/python" -r requirements.txt
@@ -83,10 +101,11 @@ build-DispatchLayer:
 	$(call COPY_SOURCE,dispatch,"$(ARTIFACTS_DIR)/python")
 	$(COMPILE_BYTECODE) "$(ARTIFACTS_DIR)/python"
 
-$(addprefix build-,$(FUNCTIONS)):
+# Every function (logical ids end in Function): its directory, precompiled; dependencies are the layer's.
+build-%Function:
 	mkdir -p "$(ARTIFACTS_DIR)"
-	$(call COPY_SOURCE,*.py,"$(ARTIFACTS_DIR)")
+	$(call COPY_SOURCE,.,"$(ARTIFACTS_DIR)")
 	$(COMPILE_BYTECODE) "$(ARTIFACTS_DIR)"
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache *.egg-info mutants

@@ -3,8 +3,8 @@ OpenAPI document need them without the request's validation, dispatch.domain.wor
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 Channel = Literal["sms", "viber_service_msg", "messenger", "whatsapp"]
 ContentType = Literal["text", "image", "audio", "video", "file", "template", "custom"]
-CONTENT_TYPES: tuple[str, ...] = ContentType.__args__
+CONTENT_TYPES: tuple[str, ...] = get_args(ContentType)

@@ -65,6 +65,9 @@ class DynamoDBTable:
     def query(self, **parameters: Any) -> dict[str, Any]:
         return _result(self.client.query(TableName=self.name, **_request(parameters)))
 
+    def delete_item(self, **parameters: Any) -> dict[str, Any]:
+        return _result(self.client.delete_item(TableName=self.name, **_request(parameters)))
+
     def scan(self, **parameters: Any) -> dict[str, Any]:
         return _result(self.client.scan(TableName=self.name, **_request(parameters)))
 
