@@ -50,6 +50,7 @@ from dispatch.domain.accounts import (
 )
 from dispatch.domain.applications import InvalidPublicKey
 from dispatch.storage.account_repository import AccountRepository, NoStagedSecret
+from dispatch.storage.table import DynamoDBTable
 from local_stack import LOCAL_REGION
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -292,7 +293,7 @@ def _only(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 def _table(args: argparse.Namespace) -> Any:
     session = _session(args.region, args.endpoint_url)
     table_name = args.table or _table_of_stack(session, args.stack, args.endpoint_url)
-    return session.resource("dynamodb", endpoint_url=args.endpoint_url).Table(table_name)
+    return DynamoDBTable(session.client("dynamodb", endpoint_url=args.endpoint_url), table_name)
 
 
 def _session(region: str | None, endpoint_url: str | None) -> boto3.Session:

@@ -36,6 +36,7 @@ from admin.accounts import CommandError
 from admin.accounts import _session as aws_session
 from dispatch.integrations.signatures import InvalidSecretValue, parse_signature_secret
 from dispatch.storage.account_repository import AccountRepository
+from dispatch.storage.table import DynamoDBTable
 
 OK, FAILED, USAGE = 0, 1, 2
 WEBHOOK_PATH = "/webhooks/message-status"
@@ -69,8 +70,8 @@ class Doctor:
     ):
         self.stack = stack
         self.secrets = session.client("secretsmanager", endpoint_url=endpoint_url)
-        self.table = session.resource("dynamodb", endpoint_url=endpoint_url).Table(
-            stack.outputs.get("WorkflowsTableName", "")
+        self.table = DynamoDBTable(
+            session.client("dynamodb", endpoint_url=endpoint_url), stack.outputs.get("WorkflowsTableName", "")
         )
         self.api_url = (api_url or stack.outputs.get("ApiUrl", "")).rstrip("/")
         self.http = requests.Session()

@@ -50,6 +50,41 @@ def to_cloudformation(
     return translator.translate(template, parameter_values={})
 
 
+_VERSION_PROPERTIES = (
+    "AutoPublishAlias",
+    "AutoPublishAliasAllProperties",
+    "VersionDeletionPolicy",
+    "SnapStart",
+)
+
+
+def latest_versions(template: dict[str, Any]) -> dict[str, Any]:
+    """The template with every function run as $LATEST: moto models no Lambda aliases, and there
+    is nothing to snapshot locally (the `live` alias exists for SnapStart). References to
+    `<Function>.Alias` become the function's ARN."""
+    template = copy.deepcopy(template)
+    functions = [
+        resource.get("Properties", {})
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+    ]
+    for properties in [template.get("Globals", {}).get("Function", {}), *functions]:
+        for name in _VERSION_PROPERTIES:
+            properties.pop(name, None)
+    return _function_arn_for_alias(template)
+
+
+def _function_arn_for_alias(value: Any) -> Any:
+    if isinstance(value, dict):
+        reference = value.get("Ref")
+        if len(value) == 1 and isinstance(reference, str) and reference.endswith(".Alias"):
+            return {"Fn::GetAtt": [reference.removesuffix(".Alias"), "Arn"]}
+        return {key: _function_arn_for_alias(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_function_arn_for_alias(item) for item in value]
+    return value
+
+
 def code_directories(template: dict[str, Any]) -> dict[str, Path]:
     """Logical id -> local code directory, for every function and layer of the template."""
     directories = {}
@@ -391,7 +426,7 @@ def deploy(
 ) -> dict:
     """Deploy the template into moto; return {"cfn": template, "resources": logical -> physical id,
     "outputs": name -> value, "code": logical -> local directory, "layers": layer directories}."""
-    template = load_template(template_path)
+    template = latest_versions(load_template(template_path))
     directories = code_directories(template)
     uris = upload_artifacts(session.client("s3"), directories)
     cfn = to_cloudformation(template, artifact_uris=uris)

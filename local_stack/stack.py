@@ -282,8 +282,9 @@ class LocalStack:
         signature secret is random unless given)."""
         from dispatch.domain.accounts import create_account
         from dispatch.storage.account_repository import AccountRepository
+        from dispatch.storage.table import DynamoDBTable
 
-        table = boto3.resource("dynamodb", region_name=self.settings.region).Table(self.table_name)
+        table = DynamoDBTable(boto3.client("dynamodb", region_name=self.settings.region), self.table_name)
         return create_account(
             AccountRepository(table),
             api_key=api_key,

@@ -1060,8 +1060,9 @@ def definition_substitutions(template_path: Path) -> dict[str, str]:
         if resource.get("Type") != "AWS::Serverless::StateMachine":
             continue
         for name, value in resource["Properties"].get("DefinitionSubstitutions", {}).items():
-            if isinstance(value, dict) and "!GetAtt" in value:
-                target = str(value["!GetAtt"]).split(".")[0]
+            function = value.get("!GetAtt") or value.get("!Ref") if isinstance(value, dict) else None
+            if function and str(function).endswith((".Arn", ".Alias")):  # a function, or its alias
+                target = str(function).split(".")[0]
                 code = resources.get(target, {}).get("Properties", {}).get("CodeUri", "")
                 subs[name] = f"Lambda {Path(code).name}" if code else f"Lambda {target}"
             elif isinstance(value, dict) and "!Sub" in value:

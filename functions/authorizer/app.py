@@ -4,15 +4,14 @@
 It identifies the account; the functions refuse calls without one (see dispatch.api.resolver).
 """
 
-import boto3
-
+from dispatch.aws import dynamodb_table
 from dispatch.domain.accounts import authenticate, refusal_reason
 from dispatch.observability import logger, tracer
 from dispatch.settings import AuthorizerSettings
 from dispatch.storage.account_repository import AccountRepository
 
 settings = AuthorizerSettings.from_environ()
-accounts = AccountRepository(boto3.resource("dynamodb").Table(settings.table_name))
+accounts = AccountRepository(dynamodb_table(settings.table_name))
 
 
 @logger.inject_lambda_context

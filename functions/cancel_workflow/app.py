@@ -1,9 +1,8 @@
 """DELETE /v0.1/workflows/{dispatch_uuid}: cancel a running workflow of the calling account."""
 
-import boto3
-
 from dispatch.api.resolver import json_response, new_resolver, owned_workflow
 from dispatch.api.views import workflow_view
+from dispatch.aws import client, dynamodb_table
 from dispatch.domain.workflows import cancel_workflow
 from dispatch.integrations.callbacks import CallbackQueue, final_report_event
 from dispatch.integrations.executions import StepFunctionsExecutions
@@ -12,9 +11,9 @@ from dispatch.settings import CancelWorkflowSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
 
 settings = CancelWorkflowSettings.from_environ()
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(settings.table_name))
-executions = StepFunctionsExecutions(boto3.client("stepfunctions"), settings.state_machine_arn)
-callbacks = CallbackQueue(boto3.client("sqs"), settings.callback_queue_url)
+workflows = WorkflowRepository(dynamodb_table(settings.table_name))
+executions = StepFunctionsExecutions(client("stepfunctions"), settings.state_machine_arn)
+callbacks = CallbackQueue(client("sqs"), settings.callback_queue_url)
 app = new_resolver()
 
 

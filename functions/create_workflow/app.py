@@ -1,7 +1,5 @@
 """POST /v0.1/dispatch and /v0.1/workflows: validate a Dispatch v0.1 workflow, store it, start it."""
 
-import boto3
-
 from dispatch.api.idempotency import IdempotentCreates
 from dispatch.api.resolver import (
     caller_account_id,
@@ -12,6 +10,7 @@ from dispatch.api.resolver import (
     status_webhook_url,
 )
 from dispatch.api.schemas import WorkflowCreated
+from dispatch.aws import client, dynamodb_table
 from dispatch.domain.workflow_request import WorkflowRequest, parse_workflow_request
 from dispatch.domain.workflows import create_workflow
 from dispatch.integrations.executions import StepFunctionsExecutions
@@ -21,10 +20,10 @@ from dispatch.storage.account_repository import AccountRepository
 from dispatch.storage.workflow_repository import WorkflowRepository
 
 settings = CreateWorkflowSettings.from_environ()
-table = boto3.resource("dynamodb").Table(settings.table_name)
+table = dynamodb_table(settings.table_name)
 workflows = WorkflowRepository(table)
 accounts = AccountRepository(table)
-executions = StepFunctionsExecutions(boto3.client("stepfunctions"), settings.state_machine_arn)
+executions = StepFunctionsExecutions(client("stepfunctions"), settings.state_machine_arn)
 idempotent = IdempotentCreates(table_name=settings.table_name, expires_after_hours=settings.idempotency_hours)
 app = new_resolver()
 

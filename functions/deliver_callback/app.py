@@ -2,8 +2,7 @@
 
 import functools
 
-import boto3
-
+from dispatch.aws import client, dynamodb_table
 from dispatch.domain.outcomes import workflow_measurements
 from dispatch.integrations.callbacks import (
     CallbackEvent,
@@ -20,10 +19,10 @@ from dispatch.storage.account_repository import AccountRepository
 from dispatch.storage.workflow_repository import WorkflowRepository
 
 settings = DeliverCallbackSettings.from_environ()
-table = boto3.resource("dynamodb").Table(settings.table_name)
+table = dynamodb_table(settings.table_name)
 workflows = WorkflowRepository(table)
 accounts = AccountRepository(table)
-sqs = boto3.client("sqs")
+sqs = client("sqs")
 dead_letters = CallbackQueue(sqs, settings.callback_dead_letter_queue_url)
 post = functools.partial(post_to_public_address, allow_loopback=settings.allow_http_loopback_callbacks)
 

@@ -1,16 +1,15 @@
 """GET /v0.1/messages/{message_uuid}: one message of the calling account's workflows, and its state."""
 
-import boto3
-
 from dispatch.api.resolver import caller_account_id, json_response, new_resolver
 from dispatch.api.views import message_view
+from dispatch.aws import dynamodb_table
 from dispatch.domain.messages import find_message
 from dispatch.observability import logger, metrics, tracer
 from dispatch.settings import GetMessageSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
 
 settings = GetMessageSettings.from_environ()
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(settings.table_name))
+workflows = WorkflowRepository(dynamodb_table(settings.table_name))
 app = new_resolver()
 
 

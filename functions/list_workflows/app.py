@@ -1,25 +1,23 @@
 """GET /v0.1/workflows: the calling account's workflows, newest first, with an opaque cursor."""
 
-import boto3
-from aws_lambda_powertools.utilities import parameters
-
 from dispatch.api.cursors import sign_cursor
 from dispatch.api.queries import parse_list_query
 from dispatch.api.resolver import caller_account_id, json_response, new_resolver
 from dispatch.api.views import workflow_page
+from dispatch.aws import dynamodb_table, get_secret
 from dispatch.domain.workflows import list_workflows
 from dispatch.observability import logger, metrics, tracer
 from dispatch.settings import ListWorkflowsSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
 
 settings = ListWorkflowsSettings.from_environ()
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(settings.table_name))
+workflows = WorkflowRepository(dynamodb_table(settings.table_name))
 app = new_resolver()
 
 
 def cursor_key() -> bytes:
     # Signs the listing's cursors (a generated secret of the stack); cached by Powertools for 5 minutes.
-    return parameters.get_secret(settings.cursor_secret_arn, max_age=300).encode()
+    return get_secret(settings.cursor_secret_arn, max_age=300).encode()
 
 
 @app.get("/v0.1/workflows")

@@ -1,8 +1,7 @@
 """EventBridge target: Step Functions execution status changes (FAILED, TIMED_OUT, ABORTED) of the
 workflow state machine. Ends a workflow its execution left in progress, and reports it."""
 
-import boto3
-
+from dispatch.aws import client, dynamodb_table
 from dispatch.domain.reconciliation import ExecutionStatusEvent, Reconciled, reconcile_execution
 from dispatch.integrations.callbacks import CallbackQueue
 from dispatch.observability import Metric, count, logger, metrics, tracer
@@ -10,8 +9,8 @@ from dispatch.settings import ReconcileExecutionSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
 
 settings = ReconcileExecutionSettings.from_environ()
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(settings.table_name))
-callbacks = CallbackQueue(boto3.client("sqs"), settings.callback_queue_url)
+workflows = WorkflowRepository(dynamodb_table(settings.table_name))
+callbacks = CallbackQueue(client("sqs"), settings.callback_queue_url)
 
 
 @logger.inject_lambda_context(correlation_id_path="detail.name")

@@ -1,9 +1,8 @@
 """Step Functions task: send one step's message through the Messages API (at most once)."""
 
-import boto3
-from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, Field
 
+from dispatch.aws import dynamodb_table, get_secret
 from dispatch.domain.sending import send_step
 from dispatch.integrations.messages_api import MessagesApiClient
 from dispatch.observability import Metric, count, logger, metrics, tracer
@@ -17,7 +16,7 @@ PROVIDER_METRICS = {
 }
 
 settings = SendMessageSettings.from_environ()
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(settings.table_name))
+workflows = WorkflowRepository(dynamodb_table(settings.table_name))
 
 
 class SendTask(BaseModel):
@@ -29,7 +28,7 @@ class SendTask(BaseModel):
 
 def messages_api() -> MessagesApiClient:
     # Cached by Powertools for 5 minutes: rotations are picked up without a redeploy.
-    credentials = parameters.get_secret(settings.messages_api_secret_name, transform="json", max_age=300)
+    credentials = get_secret(settings.messages_api_secret_name, transform="json", max_age=300)
     return MessagesApiClient(
         settings.messages_api_base_url, credentials["api_key"], credentials["api_secret"]
     )

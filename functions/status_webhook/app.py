@@ -1,10 +1,8 @@
 """POST /webhooks/message-status: verify a signed Messages API status and record it."""
 
-import boto3
-from aws_lambda_powertools.utilities import parameters
-
 from dispatch.api.resolver import json_response, new_resolver, request_body
 from dispatch.api.schemas import StatusRecorded
+from dispatch.aws import client, dynamodb_table, get_secret
 from dispatch.clock import utc_now
 from dispatch.domain.errors import InvalidSignature
 from dispatch.domain.status_updates import parse_status_webhook, record_message_status
@@ -16,9 +14,9 @@ from dispatch.settings import StatusWebhookSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
 
 settings = StatusWebhookSettings.from_environ()
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(settings.table_name))
-callbacks = CallbackQueue(boto3.client("sqs"), settings.callback_queue_url)
-executions = ExecutionWaker(boto3.client("stepfunctions"))
+workflows = WorkflowRepository(dynamodb_table(settings.table_name))
+callbacks = CallbackQueue(client("sqs"), settings.callback_queue_url)
+executions = ExecutionWaker(client("stepfunctions"))
 app = new_resolver(authenticated=False)
 
 
@@ -28,9 +26,7 @@ def handle_message_status():
     body = request_body(app)
     authorization = app.current_event.headers.get("authorization")
     # During a rotation the stored value holds the previous secret too (see SignatureSecrets).
-    secrets = parse_signature_secret(
-        parameters.get_secret(settings.webhook_signature_secret_name, max_age=300)
-    )
+    secrets = parse_signature_secret(get_secret(settings.webhook_signature_secret_name, max_age=300))
     try:
         verify_webhook(
             authorization,

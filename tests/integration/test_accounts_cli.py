@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from admin.accounts import main as accounts_cli
 from dispatch.storage.account_repository import AccountRepository
+from dispatch.storage.table import DynamoDBTable
 from local_stack import LOCAL_REGION
 from local_stack.demo import text_step
 from tests.integration.helpers import recipient
@@ -74,7 +75,7 @@ def write_public_key(key: rsa.RSAPrivateKey, path: Path) -> Path:
 
 
 def repository(stack) -> AccountRepository:
-    return AccountRepository(stack.session().resource("dynamodb").Table(stack.table_name))
+    return AccountRepository(DynamoDBTable(stack.session().client("dynamodb"), stack.table_name))
 
 
 # -- the whole lifecycle -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from dispatch.storage.table import DynamoDBTable
 from local_stack.deploy import load_template
 
 TABLE_NAME = "workflows"
@@ -21,17 +22,19 @@ _TABLE_PROPERTIES = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexe
 
 
 @contextmanager
-def workflows_table() -> Iterator[Any]:
-    """A moto DynamoDB with the workflows table of template.yaml (empty), as a boto3 Table."""
+def workflows_table() -> Iterator[DynamoDBTable]:
+    """A moto DynamoDB with the workflows table of template.yaml (empty), as the functions see it."""
     properties = load_template()["Resources"]["WorkflowsTable"]["Properties"]
     with pytest.MonkeyPatch.context() as patch:
         # The integration tests' local stack (same session) points every client at its moto server.
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         patch.setenv("AWS_DEFAULT_REGION", REGION)
         with mock_aws():
-            yield boto3.resource("dynamodb", region_name=REGION).create_table(
+            client = boto3.client("dynamodb", region_name=REGION)
+            client.create_table(
                 TableName=TABLE_NAME, **{name: properties[name] for name in _TABLE_PROPERTIES}
             )
+            yield DynamoDBTable(client, TABLE_NAME)
 
 
 def items(table: Any) -> list[dict[str, Any]]:
@@ -47,9 +50,8 @@ def items(table: Any) -> list[dict[str, Any]]:
 
 
 def empty(table: Any) -> None:
-    with table.batch_writer() as batch:
-        for item in items(table):
-            batch.delete_item(Key={"pk": item["pk"]})
+    for item in items(table):
+        table.delete_item(Key={"pk": item["pk"]})
 
 
 def fail_over(table: Any, dispatch_uuid: str, step_index: int, outcome: str, now: str) -> bool:

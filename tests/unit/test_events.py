@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from dispatch.api.examples import example_workflow
 from dispatch.domain.credentials import parse_basic
 from dispatch.domain.reconciliation import ExecutionStatusEvent
-from dispatch.domain.sending import parse_client_ref
 from dispatch.domain.status_updates import StatusWebhook
+from dispatch.domain.statuses import parse_client_ref
 from dispatch.domain.workflow_request import parse_workflow_request
 from local_stack.deploy import ROOT, code_directories, load_template
 

@@ -24,7 +24,11 @@ BODY = json.dumps({"template": "failover", "workflow": []}).encode()
 @pytest.fixture(scope="module")
 def module_creates(module_table) -> IdempotentCreates:
     creates = IdempotentCreates(
-        table_name=module_table.name, expires_after_hours=1, attempts=3, sleep=lambda _: None
+        table_name=module_table.name,
+        expires_after_hours=1,
+        attempts=3,
+        sleep=lambda _: None,
+        client=module_table.client,
     )
     creates.register_lambda_context(Invocation())  # type: ignore[arg-type]
     return creates

@@ -73,13 +73,18 @@ def functions(template: dict[str, Any]) -> dict[str, Path]:
     }
 
 
+_FUNCTION_ALIAS = re.compile(r"(\w+Function)(?:\.Alias|Alias[A-Za-z0-9]+)")
+
+
 def label(resource: Any, variables: dict[str, Any] | None = None) -> str:
     """A resource ARN expression as `<logical id or parameter><ARN suffix>`, e.g.
     `WorkflowsTable`, `WorkflowsTable/index/gsi1`, `WorkflowStateMachine:*`, `MySecretName-*`."""
     if isinstance(resource, str):
         return resource
     if "Ref" in resource:
-        return resource["Ref"]
+        # A function's published alias, as the template names it (`X.Alias`) and as SAM does.
+        alias = _FUNCTION_ALIAS.fullmatch(resource["Ref"])
+        return f"{alias.group(1)}:alias" if alias else resource["Ref"]
     if "Fn::GetAtt" in resource:
         target = resource["Fn::GetAtt"]
         return target[0] if isinstance(target, list) else target.split(".")[0]
@@ -189,7 +194,7 @@ def asl_tasks(template: dict[str, Any]) -> set[Grant]:
         if state["Type"] != "Task":
             continue
         resource = substituted(state["Resource"])
-        if "Fn::GetAtt" in resource:  # a Lambda function
+        if "Fn::GetAtt" in resource or "Ref" in resource:  # a Lambda function, or its alias
             tasks.add(("lambda:InvokeFunction", label(resource)))
             continue
         action = optimized_integration_action(resource["Fn::Sub"])

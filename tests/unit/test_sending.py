@@ -25,7 +25,8 @@ from fakes import (
 )
 
 from dispatch.clock import iso
-from dispatch.domain.sending import SendOutcome, WorkflowNotFound, client_ref, parse_client_ref, send_step
+from dispatch.domain.sending import SendOutcome, WorkflowNotFound, send_step
+from dispatch.domain.statuses import client_ref, parse_client_ref
 from dispatch.integrations.messages_api import SendResult
 from dispatch.storage.workflow_repository import WorkflowRepository
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import time
 from datetime import UTC, datetime
@@ -263,3 +265,73 @@ def test_a_token_whose_iat_is_not_a_finite_number_is_refused(iat) -> None:
 def test_a_fractional_iat_is_a_number_like_any_other() -> None:
     claims = {"iat": NOW - 0.5, "payload_hash": payload_hash(BODY), "api_key": API_KEY}
     assert verify_webhook(bearer(claims), BODY, secret=SECRET, now=NOW)["iat"] == NOW - 0.5
+
+
+# -- the same tokens as PyJWT (HS256 is signed and checked with hmac; see the module docstring) ----
+
+
+def test_a_signed_webhook_is_a_jwt_that_pyjwt_verifies() -> None:
+    token = signed().removeprefix("Bearer ")
+
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_iat": False})
+
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
+    assert claims["payload_hash"] == payload_hash(BODY)
+    assert claims["api_key"] == API_KEY
+
+
+def test_a_token_pyjwt_signed_with_more_claims_verifies() -> None:
+    claims = {"iat": NOW, "payload_hash": payload_hash(BODY), "iss": "Vonage", "exp": NOW + 60, "nbf": NOW}
+    assert verify_webhook(bearer(claims), BODY, secret=SECRET, now=NOW)["iss"] == "Vonage"
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ({"exp": NOW}, "expired"),
+        ({"exp": NOW - 3600}, "expired"),
+        ({"exp": "tomorrow"}, "expired"),
+        ({"nbf": NOW + 1}, "not yet valid"),
+        ({"aud": "someone-else"}, "audience"),
+        ({"payload_hash": None}, "payload_hash claim is missing"),
+    ],
+)
+def test_a_token_pyjwt_would_refuse_is_refused(extra: dict, reason: str) -> None:
+    claims = {"iat": NOW, "payload_hash": payload_hash(BODY), **extra}
+    with pytest.raises(InvalidSignature, match=reason):
+        verify_webhook(bearer(claims), BODY, secret=SECRET, now=NOW)
+
+
+def test_a_signature_over_other_claims_is_refused() -> None:
+    # A valid token's signature moved onto claims its signer never signed
+    header, _, signature = signed().removeprefix("Bearer ").split(".")
+    forged = jwt.encode({"iat": NOW, "payload_hash": payload_hash(b"other")}, "x" * 32).split(".")[1]
+    with pytest.raises(InvalidSignature, match="signature"):
+        verify_webhook(f"Bearer {header}.{forged}.{signature}", b"other", secret=SECRET, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "a.b",
+        "a.b.c.d",
+        "e30.W10.c2ln",  # {} . [] . "sig": the header names no algorithm
+        "eyJhbGciOiJIUzI1NiJ9.*.c2ln",  # not base64url
+        "eyJhbGciOiJIUzI1NiJ9.gA.*",
+        # A header nested deeper than the parser goes: refused, not a 500.
+        base64.urlsafe_b64encode(b"[" * 5000).decode().rstrip("=") + ".e30.c2ln",
+    ],
+)
+def test_a_malformed_token_is_refused(token: str) -> None:
+    with pytest.raises(InvalidSignature, match="invalid token"):
+        verify_webhook(f"Bearer {token}", BODY, secret=SECRET, now=NOW)
+
+
+def test_claims_that_are_not_an_object_are_refused() -> None:
+    header = jwt.utils.base64url_encode(b'{"alg":"HS256"}').decode()
+    payload = jwt.utils.base64url_encode(b"[1]").decode()
+    signature = jwt.utils.base64url_encode(
+        hmac.new(SECRET.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    ).decode()
+    with pytest.raises(InvalidSignature, match="not an object"):
+        verify_webhook(f"Bearer {header}.{payload}.{signature}", BODY, secret=SECRET, now=NOW)

@@ -19,7 +19,14 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
-from local_stack.deploy import ROOT, TEMPLATE, code_directories, load_template, to_cloudformation
+from local_stack.deploy import (
+    ROOT,
+    TEMPLATE,
+    code_directories,
+    latest_versions,
+    load_template,
+    to_cloudformation,
+)
 from local_stack.gateway import routes_from_cloudformation
 
 ASL_URI = "statemachine/workflow.asl.json"
@@ -363,6 +370,9 @@ def fake_value(logical_value: Any) -> str:
         )
     if "Fn::GetAtt" in logical_value:
         return f"arn:aws:lambda:{REGION}:123456789012:function:{logical_value['Fn::GetAtt'][0]}"
+    if logical_value["Ref"].endswith(".Alias"):
+        function = logical_value["Ref"].removesuffix(".Alias")
+        return f"arn:aws:lambda:{REGION}:123456789012:function:{function}:live"
     return f"fake-{logical_value['Ref']}"
 
 
@@ -540,10 +550,10 @@ def test_abnormal_ends_of_this_machines_executions_reach_the_reconciler(template
             "stateMachineArn": [{"Ref": "WorkflowStateMachine"}],
         },
     }
-    # SAM turns it into a rule on the default bus whose target is the function.
+    # SAM turns it into a rule on the default bus whose target is the function's live alias.
     (rule,) = resources_of_type(cfn, "AWS::Events::Rule").values()
     (target,) = rule["Properties"]["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": ["ReconcileExecutionFunction", "Arn"]}
+    assert target["Arn"] == {"Ref": "ReconcileExecutionFunctionAliaslive"}
 
 
 def test_the_reconcilers_statuses_are_the_domains(template):
@@ -570,3 +580,65 @@ def test_no_parameter_default_looks_like_a_secret(template):
         if re.search(r"secret|password|token|key", name, re.IGNORECASE):
             # Secrets are passed by the name of their Secrets Manager secret, never by value.
             assert name.endswith("SecretName"), name
+
+
+# --- published versions and SnapStart ----------------------------------------------------------------
+
+
+def aliases(cfn: dict[str, Any]) -> set[str]:
+    return set(resources_of_type(cfn, "AWS::Lambda::Alias"))
+
+
+def test_every_function_is_called_through_its_live_alias(cfn):
+    # SnapStart snapshots published versions only: no caller may invoke $LATEST.
+    functions = resources_of_type(cfn, "AWS::Lambda::Function")
+    assert aliases(cfn) == {f"{logical_id}Aliaslive" for logical_id in functions}
+    body = http_api_body(cfn)
+    for path, operations in body["paths"].items():
+        for method, operation in operations.items():
+            uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            assert re.search(r"/functions/\$\{\w+Aliaslive\}/invocations$", uri), (method, path)
+    authorizer = body["components"]["securitySchemes"][AUTHORIZER]["x-amazon-apigateway-authorizer"]
+    assert authorizer["authorizerUri"]["Fn::Sub"][1]["__FunctionArn__"] == {
+        "Ref": "AuthorizerFunctionAliaslive"
+    }
+    for mapping in resources_of_type(cfn, "AWS::Lambda::EventSourceMapping").values():
+        assert mapping["Properties"]["FunctionName"]["Ref"] in aliases(cfn)
+    for permission in resources_of_type(cfn, "AWS::Lambda::Permission").values():
+        assert permission["Properties"]["FunctionName"]["Ref"] in aliases(cfn)
+    (machine,) = resources_of_type(cfn, "AWS::StepFunctions::StateMachine").values()
+    assert machine["Properties"]["DefinitionSubstitutions"]["SendMessageFunctionArn"] == {
+        "Ref": "SendMessageFunctionAliaslive"
+    }
+
+
+def test_snapstart_is_a_parameter_off_by_default_for_every_function(template, cfn):
+    assert template["Parameters"]["SnapStart"]["Default"] == "None"
+    assert set(template["Parameters"]["SnapStart"]["AllowedValues"]) == {"None", "PublishedVersions"}
+    for logical_id, function in resources_of_type(cfn, "AWS::Lambda::Function").items():
+        assert function["Properties"]["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}, logical_id
+    # A replaced version is deleted, and its cached snapshot (billed while it exists) with it.
+    for logical_id, version in resources_of_type(cfn, "AWS::Lambda::Version").items():
+        assert version["DeletionPolicy"] == "Delete", logical_id
+
+
+def test_a_new_layer_publishes_new_versions_of_every_function(template, cfn):
+    uris = {logical_id: f"s3://fake-artifacts/{logical_id}.zip" for logical_id in code_directories(template)}
+    uris["DispatchLayer"] = "s3://fake-artifacts/DispatchLayer-changed.zip"
+
+    changed = to_cloudformation(template, artifact_uris=uris)
+
+    before = set(resources_of_type(cfn, "AWS::Lambda::Version"))
+    after = set(resources_of_type(changed, "AWS::Lambda::Version"))
+    assert len(before) == len(after) == len(resources_of_type(cfn, "AWS::Lambda::Function"))
+    assert before.isdisjoint(after)
+
+
+def test_the_local_stack_runs_latest_without_aliases(template):
+    uris = {logical_id: f"s3://fake-artifacts/{logical_id}.zip" for logical_id in code_directories(template)}
+
+    local = to_cloudformation(latest_versions(template), artifact_uris=uris)
+
+    assert not aliases(local)
+    assert not resources_of_type(local, "AWS::Lambda::Version")
+    assert ".Alias" not in json.dumps(latest_versions(template))

@@ -16,8 +16,18 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 logger = Logger()
-tracer = Tracer()
+# Not Powertools' default patch_all, which imports and patches every library X-Ray knows
+# (sqlite3, httplib, ...) at each cold start: what a function calls is patched when it first
+# calls it, botocore with the first boto3 client (dispatch.aws), requests with trace_http().
+tracer = Tracer(auto_patch=False)
 metrics = Metrics()
+
+
+def trace_http() -> None:
+    """X-Ray subsegments for the HTTP calls made with requests (a no-op once done, or when tracing
+    is off, as outside Lambda)."""
+    tracer.patch(["requests"])
+
 
 CHANNEL_DIMENSION = "Channel"
 

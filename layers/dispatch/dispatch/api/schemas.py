@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dispatch.domain.channels import Channel, ContentType
 from dispatch.domain.statuses import MessageStatus, RecordResult, StepOutcome, WorkflowStatus
-from dispatch.domain.workflow_request import Channel, ContentType
 
 Timestamp = Annotated[
     str,
@@ -27,9 +27,12 @@ DispatchUuid = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
 
 
 class ResponseModel(BaseModel):
-    """A response body. Absent values are left out of the JSON, never sent as null."""
+    """A response body. Absent values are left out of the JSON, never sent as null.
 
-    model_config = ConfigDict(populate_by_name=True)
+    Validators are built on first use: each function answers with one or two of these models,
+    and building all of them would cost every cold start."""
+
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+# PyJWT and cryptography are imported by the functions below, not with this module: every
+# function that reads accounts imports it, and only bearer tokens and key registration need them
+# (they cost a cold start more than the rest of the module's importers' own code).
 
 ALGORITHM = "RS256"
 MIN_RSA_KEY_BITS = 2048
@@ -50,6 +52,10 @@ def new_application_id() -> str:
 
 
 def _load_rsa_public_key(pem: str | bytes) -> rsa.RSAPublicKey:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     data = pem.encode() if isinstance(pem, str) else pem
     try:
         key = serialization.load_pem_public_key(data)
@@ -65,6 +71,8 @@ def _load_rsa_public_key(pem: str | bytes) -> rsa.RSAPublicKey:
 def normalized_public_key(pem: str | bytes) -> str:
     """The key as a SubjectPublicKeyInfo PEM (PKCS#1 `RSA PUBLIC KEY` input is accepted too);
     raises InvalidPublicKey for anything but an RSA public key of at least 2048 bits."""
+    from cryptography.hazmat.primitives import serialization
+
     key = _load_rsa_public_key(pem)
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -83,6 +91,8 @@ def verify_bearer_token(
     application it names."""
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
+    import jwt
+
     try:
         # Refuse other algorithms before anything else: `none`, and HS256 keyed with the public
         # key (algorithm confusion), must never get near a verification.

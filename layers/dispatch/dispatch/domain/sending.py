@@ -9,7 +9,7 @@ from typing import Any
 from dispatch.clock import iso, utc_now
 from dispatch.domain.errors import WorkflowNotFound
 from dispatch.domain.ports import Clock, MessageSender, WorkflowStore
-from dispatch.domain.statuses import WorkflowStatus
+from dispatch.domain.statuses import WorkflowStatus, client_ref
 from dispatch.domain.translate import to_messages_request
 from dispatch.domain.workflow_request import WorkflowStep
 from dispatch.observability import logger
@@ -33,21 +33,6 @@ class SendOutcome:
             "wait_seconds": self.wait_seconds,
             "message_uuid": self.message_uuid,
         }
-
-
-def client_ref(dispatch_uuid: str, step_index: int) -> str:
-    """Echoed by every status of the message, so statuses find their step even before the
-    send's response is stored."""
-    return f"{dispatch_uuid}:{step_index}"
-
-
-def parse_client_ref(value: str | None) -> tuple[str, int] | None:
-    if not value:
-        return None
-    dispatch_uuid, separator, index = value.rpartition(":")
-    if not separator or not dispatch_uuid or not index.isdigit():
-        return None
-    return dispatch_uuid, int(index)
 
 
 def send_step(

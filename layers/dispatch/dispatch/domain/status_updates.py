@@ -11,18 +11,18 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from dispatch.clock import iso, utc_now
 from dispatch.domain.errors import InvalidStatusWebhook, MalformedBody
 from dispatch.domain.ports import Clock, Publish, StepDecided, WorkflowStore
-from dispatch.domain.sending import parse_client_ref
 from dispatch.domain.status_errors import dispatch_error
 from dispatch.domain.statuses import (
+    MAX_CLIENT_REF_LENGTH,
     MessageStatus,
     RecordResult,
     decision_for,
     effective_condition,
     fails_over_at_once,
     is_status_of_step,
+    parse_client_ref,
     rank,
 )
-from dispatch.domain.translate import MAX_CLIENT_REF_LENGTH
 from dispatch.integrations.callbacks import FINAL_STATUSES, final_report_event, status_event
 from dispatch.observability import logger
 

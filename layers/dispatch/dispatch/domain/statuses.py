@@ -1,4 +1,7 @@
-"""Message statuses: their order, and what a status means for a step's failover condition."""
+"""Message statuses: their order, what a status means for a step's failover condition, and how a
+status finds its step (the message's client_ref).
+
+Imported by every function that reports statuses, so it stays free of models and clients."""
 
 from __future__ import annotations
 
@@ -110,3 +113,21 @@ def fails_over_at_once(status: MessageStatus, *, condition_status: str | None) -
     if condition_status is not None and status in FAILURES:
         return StepOutcome(status.value)
     return None
+
+
+MAX_CLIENT_REF_LENGTH = 100  # the Messages API limit
+
+
+def client_ref(dispatch_uuid: str, step_index: int) -> str:
+    """Echoed by every status of the message, so statuses find their step even before the
+    send's response is stored."""
+    return f"{dispatch_uuid}:{step_index}"
+
+
+def parse_client_ref(value: str | None) -> tuple[str, int] | None:
+    if not value:
+        return None
+    dispatch_uuid, separator, index = value.rpartition(":")
+    if not separator or not dispatch_uuid or not index.isdigit():
+        return None
+    return dispatch_uuid, int(index)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -32,12 +32,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from dispatch.domain.channels import CONTENT_TYPES, Channel, ContentType
 from dispatch.domain.destinations import ForbiddenDestination, check_callback_url
 from dispatch.domain.errors import BodyTooLarge, InvalidWorkflowRequest, MalformedBody, ParameterError
-
-Channel = Literal["sms", "viber_service_msg", "messenger", "whatsapp"]
-ContentType = Literal["text", "image", "audio", "video", "file", "template", "custom"]
-CONTENT_TYPES: tuple[str, ...] = get_args(ContentType)
 
 MAX_STEPS = 10
 DEFAULT_MIN_EXPIRY_TIME = 15

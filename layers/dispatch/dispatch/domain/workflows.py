@@ -5,14 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.errors import WorkflowBusy, WorkflowFinished, WorkflowNotStarted
 from dispatch.domain.ports import AccountStore, Clock, Executions, WorkflowStore
 from dispatch.domain.statuses import WorkflowStatus
-from dispatch.domain.workflow_request import WorkflowRequest, step_summary
 from dispatch.storage.workflow_repository import account_workflows_key
+
+if TYPE_CHECKING:
+    # Only creating a workflow needs the request's models; showing, listing and cancelling do not.
+    from dispatch.domain.workflow_request import WorkflowRequest
 
 
 def new_workflow_item(
@@ -26,6 +29,8 @@ def new_workflow_item(
     callback_url: str | None = None,
 ) -> dict[str, Any]:
     """The DynamoDB item of a new workflow: PII only in `messages`, never in `steps`."""
+    from dispatch.domain.workflow_request import step_summary  # loaded already: `request` is one
+
     now = iso(created_at)
     item: dict[str, Any] = {
         "pk": f"WORKFLOW#{dispatch_uuid}",

@@ -23,18 +23,20 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from ipaddress import ip_address
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlsplit
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.destinations import ForbiddenDestination, address_kind, resolve_public_address
 from dispatch.domain.status_errors import reported_error
 from dispatch.domain.statuses import WorkflowStatus
-from dispatch.integrations.pinned_http import post_to_address
 from dispatch.integrations.signatures import sign_webhook
+from dispatch.observability import trace_http
+
+if TYPE_CHECKING:
+    import requests
 
 FINAL_STATUSES = frozenset({WorkflowStatus.COMPLETED, WorkflowStatus.ERROR, WorkflowStatus.CANCELLED})
 # The final report's outcome of a message whose turn never came (the workflow ended before it).
@@ -94,14 +96,21 @@ class CallbackQueue:
 
 
 # -- bodies the customer receives ---------------------------------------------------------------
+# Only the delivery function builds them: the producers (status webhook, cancel, reconciler)
+# import this module for the events, so these validators are built on first use, not at every
+# cold start (and requests is imported by delivery only, below).
 
 
-class Usage(BaseModel):
+class CallbackBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+
+class Usage(CallbackBody):
     currency: str
     price: str
 
 
-class Endpoint(BaseModel):
+class Endpoint(CallbackBody):
     """`to` / `from` as the workflow was created with them (v0.1 shape)."""
 
     model_config = ConfigDict(extra="allow")
@@ -111,7 +120,7 @@ class Endpoint(BaseModel):
     id: str | None = None
 
 
-class StatusError(BaseModel):
+class StatusError(CallbackBody):
     """Why the message failed, as Dispatch v0.1 shapes it: `{"code": 1300, "reason": "..."}`."""
 
     code: int | None = Field(
@@ -120,7 +129,7 @@ class StatusError(BaseModel):
     reason: str = Field(description="What the provider said, digits that could be a number masked")
 
 
-class Link(BaseModel):
+class Link(CallbackBody):
     href: str
 
 
@@ -128,11 +137,11 @@ class WorkflowLink(Link):
     dispatch_uuid: str
 
 
-class StatusLinks(BaseModel):
+class StatusLinks(CallbackBody):
     workflow: WorkflowLink
 
 
-class MessageStatusCallback(BaseModel):
+class MessageStatusCallback(CallbackBody):
     """A message's status, as the Messages API reported it, plus a link back to its workflow."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -149,7 +158,7 @@ class MessageStatusCallback(BaseModel):
     links: StatusLinks = Field(alias="_links")
 
 
-class ReportedMessage(BaseModel):
+class ReportedMessage(CallbackBody):
     message_uuid: str | None = None
     href: str | None = None
     channel: str
@@ -163,12 +172,12 @@ class ReportedMessage(BaseModel):
     usage: Usage | None = None
 
 
-class ReportLinks(BaseModel):
+class ReportLinks(CallbackBody):
     workflow: Link
     messages: list[ReportedMessage]
 
 
-class FinalReport(BaseModel):
+class FinalReport(CallbackBody):
     """Sent once per workflow when it ends."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -265,6 +274,8 @@ class Delivery(BaseModel):
     report still counts its outcome); `dead_letter` is final, for a destination callbacks must
     never go to (the event is put on the dead-letter queue with `detail` as the reason)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     outcome: Literal["delivered", "retry", "dropped", "skipped", "dead_letter"]
     detail: str = ""
 
@@ -276,6 +287,10 @@ def post_to_public_address(
     the connection; https, or http to loopback where loopback is allowed (the local stack).
     Raises ForbiddenDestination for an inward URL, requests.ConnectionError for a name that does
     not resolve (retried, like a receiver that is down)."""
+    import requests
+
+    from dispatch.integrations.pinned_http import post_to_address
+
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -328,6 +343,8 @@ def deliver(
         return Delivery(outcome="skipped", detail="no callback URL")
     if body is None:
         body = status_callback_body(event, workflow)
+    import requests  # only the delivery function sends anything
+
     payload = json.dumps(body, separators=(",", ":")).encode()
     authorization = sign_webhook(
         payload,
@@ -335,6 +352,7 @@ def deliver(
         api_key=account.get("api_key", account["account_id"]),
         issued_at=int(now().timestamp()),
     )
+    trace_http()
     try:
         response = post(
             url,

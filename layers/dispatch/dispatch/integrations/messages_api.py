@@ -10,6 +10,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from dispatch.domain.ports import SendResult
+from dispatch.observability import trace_http
 
 __all__ = ["RETRYABLE_STATUSES", "MessagesApiClient", "SendResult"]
 
@@ -36,6 +37,7 @@ class MessagesApiClient:
         timeout: tuple[float, float] = (3.05, 10.0),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        trace_http()
         self._url = base_url.rstrip("/") + "/v1/messages"
         self._auth = (api_key, api_secret)
         self._session = session or requests.Session()

@@ -2,20 +2,28 @@
 
 Used both ways: the status webhook verifies what the Messages API posts, and the sandbox
 provider (and later our own callbacks) sign what they post, so one module owns the format.
+
+The JWT is made and checked here with hmac, for HS256 only, with PyJWT's rules (signature first,
+then `exp`, `nbf` and `aud` when present). PyJWT itself imports `cryptography` as it loads, for
+the RSA and EC algorithms, which would cost every status webhook's cold start more than the rest
+of the verification put together; the application JWTs (RS256) still go through PyJWT.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
 import json
 import math
+import re
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import jwt
+from typing import Any
 
 from dispatch.domain.credentials import parse_bearer
 from dispatch.domain.errors import InvalidSignature
@@ -26,10 +34,31 @@ __all__ = ["InvalidSignature", "payload_hash", "sign_webhook", "verify_webhook"]
 DEFAULT_MAX_AGE_SECONDS = 25 * 3600
 # Tokens may come from a clock a little ahead of ours.
 CLOCK_SKEW_SECONDS = 60
+ALGORITHM = "HS256"
+_HEADER = {"alg": ALGORITHM, "typ": "JWT"}
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def payload_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def _encode_segment(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).rstrip(b"=").decode()
+
+
+def _decode_segment(segment: str) -> bytes:
+    if not _SEGMENT.fullmatch(segment):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _hs256(secret: str, signing_input: str) -> bytes:
+    return hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def sign_webhook(body: bytes, *, secret: str, api_key: str, issued_at: int | None = None) -> str:
@@ -40,7 +69,38 @@ def sign_webhook(body: bytes, *, secret: str, api_key: str, issued_at: int | Non
         "jti": str(uuid.uuid4()),
         "payload_hash": payload_hash(body),
     }
-    return "Bearer " + jwt.encode(claims, secret, algorithm="HS256")
+    signing_input = f"{_encode_segment(_HEADER)}.{_encode_segment(claims)}"
+    signature = base64.urlsafe_b64encode(_hs256(secret, signing_input)).rstrip(b"=").decode()
+    return f"Bearer {signing_input}.{signature}"
+
+
+def _verified_claims(token: str, secrets: list[str], now: float) -> dict[str, Any]:
+    """The claims of an HS256 JWT signed with one of `secrets`; raises InvalidSignature."""
+    try:
+        header_segment, payload_segment, signature_segment = token.split(".")
+        header = json.loads(_decode_segment(header_segment))
+        # Only HS256: `none`, and any other algorithm the token may name, are never considered.
+        if not isinstance(header, dict) or header.get("alg") != ALGORITHM:
+            raise InvalidSignature("invalid token: the algorithm is not HS256")
+        signature = _decode_segment(signature_segment)
+        signing_input = f"{header_segment}.{payload_segment}"
+        if not any(hmac.compare_digest(_hs256(secret, signing_input), signature) for secret in secrets):
+            raise InvalidSignature("invalid token: signature verification failed")
+        claims = json.loads(_decode_segment(payload_segment))
+    except (ValueError, binascii.Error, RecursionError) as error:  # JSON, UTF-8 and base64 errors
+        raise InvalidSignature("invalid token: malformed") from error
+    if not isinstance(claims, dict):
+        raise InvalidSignature("invalid token: the claims are not an object")
+    for claim in ("iat", "payload_hash"):
+        if claims.get(claim) is None:
+            raise InvalidSignature(f"invalid token: the {claim} claim is missing")
+    if "exp" in claims and not (_is_number(claims["exp"]) and now < claims["exp"]):
+        raise InvalidSignature("invalid token: expired")
+    if "nbf" in claims and not (_is_number(claims["nbf"]) and now >= claims["nbf"]):
+        raise InvalidSignature("invalid token: not yet valid")
+    if "aud" in claims:  # meant for some other recipient
+        raise InvalidSignature("invalid token: unexpected audience")
+    return claims
 
 
 def verify_webhook(
@@ -57,26 +117,13 @@ def verify_webhook(
     if token is None:
         raise InvalidSignature("missing bearer token")
     secrets = [secret] if isinstance(secret, str) else list(secret)
-    claims: dict | None = None
-    for index, candidate in enumerate(secrets):
-        try:
-            claims = jwt.decode(
-                token,
-                candidate,
-                algorithms=["HS256"],
-                options={"require": ["iat", "payload_hash"], "verify_iat": False},
-            )
-            break
-        except jwt.InvalidSignatureError as error:
-            if index == len(secrets) - 1:
-                raise InvalidSignature(f"invalid token: {error}") from error
-        except jwt.PyJWTError as error:
-            raise InvalidSignature(f"invalid token: {error}") from error
-    if claims is None:
+    if not secrets:
         raise InvalidSignature("no signature secret to verify with")
+    now = time.time() if now is None else now
+    claims = _verified_claims(token, secrets, now)
     if claims["payload_hash"] != payload_hash(body):
         raise InvalidSignature("payload_hash does not match the body")
-    age = (time.time() if now is None else now) - issued_at(claims)
+    age = now - issued_at(claims)
     # Allow a little clock skew into the future, but nothing older than max_age.
     if age > max_age_seconds or age < -CLOCK_SKEW_SECONDS:
         raise InvalidSignature("token is stale")

@@ -29,6 +29,7 @@ from dispatch.domain.applications import (
     normalized_public_key,
 )
 from dispatch.domain.credentials import hash_secret, new_api_secret, new_signature_secret
+from dispatch.storage.table import DynamoDBTable
 from dispatch.storage.workflow_repository import plain
 
 ACCOUNTS_INDEX_KEY = "ACCOUNTS"
@@ -68,7 +69,7 @@ class AccountRepository:
     """Accounts, their API credentials and applications (item layout: see the module docstring).
     Writes that touch two items are transactions, so an account never exists half-made."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: DynamoDBTable) -> None:
         self._table = table
 
     # -- reads -----------------------------------------------------------------------------------
@@ -297,13 +298,8 @@ class AccountRepository:
     def _transact(self, operations: list[dict[str, Any]]) -> list[str]:
         """Run the writes as one transaction; [] when done, else each item's cancellation code
         ("ConditionalCheckFailed" for the ones whose condition failed, "None" for the others)."""
-        items = []
-        for operation in operations:
-            (kind, request), *_ = operation.items()
-            items.append({kind: {"TableName": self._table.name, **request}})
         try:
-            # The resource's client takes plain Python values, as the Table does.
-            self._table.meta.client.transact_write_items(TransactItems=items)
+            self._table.transact_write_items(operations)
         except ClientError as error:
             codes = _cancellation_codes(error)
             if "ConditionalCheckFailed" in codes:

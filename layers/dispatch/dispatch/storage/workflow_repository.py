@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from dispatch.domain.ports import StepDecided
 from dispatch.domain.statuses import StepOutcome, WorkflowStatus
+from dispatch.storage.table import DynamoDBTable
 
 
 def workflow_key(dispatch_uuid: str) -> dict[str, str]:
@@ -63,7 +64,7 @@ _TAKE_TOKEN = " REMOVE task_token, task_token_step"
 class WorkflowRepository:
     """Reads and conditionally writes workflows, their steps and the message-uuid index."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: DynamoDBTable) -> None:
         self._table = table
 
     # -- workflows -----------------------------------------------------------------------------
