@@ -77,7 +77,10 @@ build:  ## needs the AWS SAM CLI (pip install aws-sam-cli) and python3.13 on PAT
 # SAM copies a resource's CodeUri/ContentUri to a scratch directory and runs `make build-<LogicalId>`
 # there with ARTIFACTS_DIR set. The recipes ship bytecode: /opt and /var/task are read-only on
 # Lambda, so without .pyc files every cold start compiles every module it imports.
-PYTHON313 ?= python3.13
+# python3.13 on PATH or pyenv's (tools/lambda_python.py); set PYTHON313 to choose another.
+ifndef PYTHON313
+PYTHON313 := $(or $(shell $(PYTHON) $(dir $(abspath $(lastword $(MAKEFILE_LIST))))tools/lambda_python.py),python3.13)
+endif
 # arm64 functions; bytecode does not depend on the CPU, the wheels' native code does.
 LAMBDA_PLATFORM ?= manylinux2014_aarch64
 # Wheels only (no Docker, no compiler): pip fetches the target platform's, whatever this machine is.

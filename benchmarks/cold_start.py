@@ -35,6 +35,8 @@ from typing import Any
 
 from samtranslator.yaml_helper import yaml_parse
 
+from tools.lambda_python import find_python313
+
 ROOT = Path(__file__).resolve().parent.parent
 MAKEFILE = ROOT / "Makefile"
 LAYER = "DispatchLayer"
@@ -234,19 +236,9 @@ def import_profile(python: str, subject: Subject) -> dict[str, int]:
 
 
 def python313(requested: str | None) -> str:
-    candidates = [requested, os.environ.get("PYTHON313"), shutil.which("python3.13")]
-    for candidate in filter(None, candidates):
-        try:
-            version = subprocess.run(
-                [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout.strip()
-        except OSError:
-            continue
-        if version == "True":
-            return candidate
+    found = requested or find_python313()
+    if found:
+        return found
     raise SystemExit("python3.13 not found: set PYTHON313=/path/to/python3.13 (Lambda runs python3.13)")
 
 
@@ -254,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--source", type=Path, default=ROOT, help="checkout to measure (default: this one)")
-    parser.add_argument("--python", help="python3.13 to run (default: $PYTHON313, python3.13 on PATH)")
+    parser.add_argument(
+        "--python", help="python3.13 to run (default: $PYTHON313, python3.13 on PATH, pyenv's 3.13)"
+    )
     parser.add_argument("--no-bytecode", action="store_true", help="also measure a build without .pyc")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the layer even if unchanged")
     parser.add_argument("--only", nargs="*", default=None, help="logical ids of the functions to measure")

@@ -19,27 +19,13 @@ from pathlib import Path
 import pytest
 
 from local_stack.deploy import ROOT, code_directories, load_template
+from tools.lambda_python import find_python313
 
 CHECK = ROOT / "tools" / "check_bytecode.py"
 LAYER = "DispatchLayer"
 
 
-def _python313() -> str | None:
-    for candidate in (os.environ.get("PYTHON313"), shutil.which("python3.13")):
-        if not candidate:
-            continue
-        probe = subprocess.run(
-            [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if probe.stdout.strip() == "True":
-            return candidate
-    return None
-
-
-PYTHON313 = _python313()
+PYTHON313 = find_python313()
 needs_python313 = pytest.mark.skipif(
     PYTHON313 is None, reason="python3.13 (Lambda's runtime) not found; set PYTHON313 to its path"
 )
