@@ -163,6 +163,16 @@ def _forked(parent: int) -> None:
         os._exit(0)
 
 
+def _keep_only_fds(*keep: int) -> None:
+    """In a new child: close every inherited descriptor but stdio and `keep`, so that no process
+    holds another environment's socket open (its end must close when that environment dies)."""
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+
+
 def _receive(control: socket.socket) -> tuple[dict[str, Any], int | None] | None:
     """One request (a JSON spec, and a socket fd unless it only warms a function up), or None
     when the control socket closed."""
@@ -185,7 +195,7 @@ def function_zygote(spec: dict[str, Any], control: socket.socket) -> None:
             continue
         if os.fork() == 0:
             _forked(me)
-            control.close()
+            control.close()  # the handler's own files, opened at import, stay open
             try:
                 serve(handler, init_error, socket.socket(fileno=fd))
             except BaseException:
@@ -212,10 +222,9 @@ def main(control_fd: int) -> None:
             if os.fork() == 0:
                 _forked(me)
                 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-                control.close()
-                ours.close()
-                for other in functions.values():
-                    other.close()
+                for inherited in (control, ours, *functions.values()):
+                    inherited.detach()  # closed below with the rest (the handler is not imported yet)
+                _keep_only_fds(theirs.fileno())
                 try:
                     function_zygote(spec, theirs)
                 finally:
