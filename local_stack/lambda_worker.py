@@ -14,7 +14,7 @@ stopped or died); function zygotes and environments get SIGKILL when their paren
 
 Frames on an environment's socket: a 4-byte big-endian length, then the bytes. It first sends
 {"pid": ...}; an invocation is two frames (a JSON header, the event), and so is its answer (a
-JSON header {"failed": bool}, the payload).
+JSON header {"failed": bool, "run_seconds": float}, the payload).
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ def serve(handler: Any, init_error: Exception | None, sock: socket.socket) -> No
         if event is None:
             return
         header = json.loads(header_frame)
+        started = time.perf_counter()
         if init_error is not None:
             failed, payload = True, error_payload(init_error, "Runtime.ImportModuleError")
         else:
@@ -120,7 +121,8 @@ def serve(handler: Any, init_error: Exception | None, sock: socket.socket) -> No
                 failed, payload = False, json.dumps(result).encode()
             except Exception as error:  # the Lambda service reports any exception as a function error
                 failed, payload = True, error_payload(error)
-        write_frames(sock, json.dumps({"failed": failed}).encode(), payload)
+        answer = {"failed": failed, "run_seconds": time.perf_counter() - started}
+        write_frames(sock, json.dumps(answer).encode(), payload)
 
 
 # -- the zygotes -----------------------------------------------------------------------------------
