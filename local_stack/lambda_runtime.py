@@ -1,9 +1,10 @@
 """Run the deployed Lambda functions as Lambda does, without Docker: each function gets its own
-execution environments, worker processes that import the function's handler once and serve one
-invocation at a time, started on its first invocation and reused afterwards (see
-local_stack/lambda_worker.py). A function has up to `concurrency` of them; more concurrent
-invocations wait for one to be free. So a status webhook never waits behind a create, handlers
-keep the one-request-per-process model Powertools relies on, and the stack uses every core.
+execution environments, worker processes that serve one invocation at a time. A function's
+handler is imported once (in the background when the stack starts), and its environments are
+forks of that process, started when invocations need them and reused afterwards (see
+local_stack/lambda_worker.py). A function has up to `concurrency` environments; more concurrent
+invocations wait for a free one. So a status webhook never waits behind a create, handlers keep
+the one-request-per-process model Powertools relies on, and the stack uses more than one core.
 
 Workers talk to moto over HTTP (AWS_ENDPOINT_URL), as the deployed functions talk to AWS, with
 their own function's environment variables. moto's Lambda backend (which Step Functions' Lambda
