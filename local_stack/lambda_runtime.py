@@ -30,7 +30,7 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-from local_stack.lambda_worker import error_payload, read_frame, write_frames
+from local_stack.lambda_worker import error_payload, read_frame, send_request, write_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 # Lambda allows 10 s to initialise; a loaded 2-core machine importing several handlers at once
@@ -86,7 +86,7 @@ class _Zygote:
     """The process that forks workers (see lambda_worker.py)."""
 
     def __init__(self, environment: dict[str, str]) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._control = ours
         self._lock = threading.Lock()
         self.process = subprocess.Popen(
@@ -107,7 +107,7 @@ class _Zygote:
             "handler": spec.handler,
         }
         with self._lock:
-            socket.send_fds(self._control, [json.dumps(request).encode()], fds)
+            send_request(self._control, request, fds)
 
     def prewarm(self, spec: FunctionSpec) -> None:
         """Have the function's zygote import its handler now, ahead of its first invocation."""

@@ -175,23 +175,39 @@ def _keep_only_fds(*keep: int) -> None:
     os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
-def _receive(control: socket.socket) -> tuple[dict[str, Any], int | None] | None:
-    """One request (a JSON spec, and a socket fd unless it only warms a function up), or None
-    when the control socket closed."""
+def send_request(control: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+    """One frame on a control socket (a stream: portable where SOCK_SEQPACKET is not), with the
+    descriptors attached to its first bytes."""
+    frame = json.dumps(request).encode()
+    data = _LENGTH.pack(len(frame)) + frame
+    sent = socket.send_fds(control, [data], fds)
+    if sent < len(data):
+        control.sendall(data[sent:])
+
+
+def receive_request(control: socket.socket) -> tuple[dict[str, Any], int | None] | None:
+    """One request (a JSON object, and a socket fd unless it only warms a function up), or None
+    when the control socket closed. The length is read alone, so that no read reaches into the
+    next frame (whose descriptors would be lost)."""
     try:
-        message, fds, _, _ = socket.recv_fds(control, 1 << 20, 1)
+        header, fds, _, _ = socket.recv_fds(control, _LENGTH.size, 1)
+        if header and len(header) < _LENGTH.size:
+            header += _read_exactly(control, _LENGTH.size - len(header)) or b""
+        if len(header) < _LENGTH.size:
+            return None
+        frame = _read_exactly(control, _LENGTH.unpack(header)[0])
     except OSError:
         return None
-    if not message:
+    if frame is None:
         return None
-    return json.loads(message), (fds[0] if fds else None)
+    return json.loads(frame), (fds[0] if fds else None)
 
 
 def function_zygote(spec: dict[str, Any], control: socket.socket) -> None:
     """Import one function's handler, then fork an execution environment per request."""
     handler, init_error = load_handler(spec)
     me = os.getpid()
-    while (request := _receive(control)) is not None:
+    while (request := receive_request(control)) is not None:
         _, fd = request
         if fd is None:
             continue
@@ -220,7 +236,7 @@ def main(control_fd: int) -> None:
 
     def function_zygote_for(spec: dict[str, Any]) -> socket.socket:
         if spec["name"] not in functions:
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             if os.fork() == 0:
                 _forked(me)
                 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
@@ -235,17 +251,17 @@ def main(control_fd: int) -> None:
             functions[spec["name"]] = ours
         return functions[spec["name"]]
 
-    while (request := _receive(control)) is not None:
+    while (request := receive_request(control)) is not None:
         spec, fd = request
         if fd is None:  # a warm-up: the function zygote imports the handler ahead of its first use
             function_zygote_for(spec)
             continue
         try:
-            socket.send_fds(function_zygote_for(spec), [b"{}"], [fd])
+            send_request(function_zygote_for(spec), {}, [fd])
         except OSError:  # that function zygote died: start another one
             functions.pop(spec["name"]).close()
             with contextlib.suppress(OSError):
-                socket.send_fds(function_zygote_for(spec), [b"{}"], [fd])
+                send_request(function_zygote_for(spec), {}, [fd])
         os.close(fd)
 
 
