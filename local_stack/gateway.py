@@ -25,7 +25,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from local_stack.docs import docs_response
 
-_FUNCTION_IN_URI = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}")
+# `${Function.Arn}`, or `${FunctionAliaslive}` where the template calls a function's alias.
+_FUNCTION_IN_URI = re.compile(r"\$\{([A-Za-z0-9]+?)(?:\.Arn|Alias[A-Za-z0-9]+)\}")
+_ALIAS = re.compile(r"^([A-Za-z0-9]+?)Alias[A-Za-z0-9]+$")
 
 # HTTP API quotas (AWS docs, "Quotas for configuring and running an HTTP API"): not adjustable.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -62,7 +64,10 @@ def _logical_id_from_uri(uri: Any) -> str:
         if isinstance(
             sub, list
         ):  # ["...${__FunctionArn__}...", {"__FunctionArn__": {"Fn::GetAtt": [id, "Arn"]}}]
-            return next(iter(sub[1].values()))["Fn::GetAtt"][0]
+            function = next(iter(sub[1].values()))
+            if "Ref" in function:  # {"Ref": "<id>Alias<name>"}
+                return _ALIAS.sub(r"\1", function["Ref"])
+            return function["Fn::GetAtt"][0]
         match = _FUNCTION_IN_URI.search(sub)
         if match:
             return match.group(1)
@@ -83,7 +88,8 @@ def routes_from_cloudformation(cfn: dict[str, Any], api_logical_id: str = "HttpA
         )
     routes = []
     for path, operations in body["paths"].items():
-        pattern = re.compile("^" + re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
+        # API Gateway also matches a path with a trailing slash to its route (and passes it on as is).
+        pattern = re.compile("^" + re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "/?$")
         for method, operation in operations.items():
             security = next(iter(operation.get("security", [{}])[0] or {"NONE": []}), "NONE")
             routes.append(

@@ -57,9 +57,8 @@ class WorkerLost(Exception):
 class _Worker:
     def __init__(self, sock: socket.socket, pid: int) -> None:
         self.sock, self.pid = sock, pid
-        self.last_run_seconds = 0.0
 
-    def call(self, header: dict[str, Any], event: bytes, timeout: float) -> tuple[bytes, bool]:
+    def call(self, header: dict[str, Any], event: bytes, timeout: float) -> tuple[bytes, dict[str, Any]]:
         self.sock.settimeout(timeout)
         try:
             write_frames(self.sock, json.dumps(header).encode(), event)
@@ -71,9 +70,7 @@ class _Worker:
             raise WorkerLost(f"The worker failed: {error}") from None
         if payload is None:
             raise WorkerLost("Runtime exited without providing a reason")
-        answer_header = json.loads(answer)
-        self.last_run_seconds = float(answer_header.get("run_seconds", 0.0))
-        return payload, bool(answer_header["failed"])
+        return payload, json.loads(answer)
 
     def kill(self) -> None:
         with contextlib.suppress(OSError):
@@ -147,12 +144,14 @@ class _Zygote:
 class _Pool:
     """A function's execution environments: idle ones are reused, new ones started up to `limit`."""
 
-    def __init__(self, spec: FunctionSpec, zygote: _Zygote, limit: int) -> None:
-        self.spec, self._zygote, self._limit = spec, zygote, limit
+    def __init__(self, spec: FunctionSpec, zygote: _Zygote, limit: int, runtime: LambdaRuntime) -> None:
+        self.spec, self._zygote, self._limit, self._runtime = spec, zygote, limit, runtime
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._starting = 0
         self._available = threading.Condition()
+        # The AWS actions (IAM names) the function's environments reported calling.
+        self.aws_calls: set[str] = set()
 
     def invoke(self, event: bytes) -> tuple[bytes, bool, float]:
         """(payload, failed, seconds the handler ran)."""
@@ -166,15 +165,21 @@ class _Pool:
             "memory": self.spec.memory,
             "timeout": self.spec.timeout,
             "request_id": str(uuid.uuid4()),
+            "metrics": self._runtime.record_metrics,
         }
         try:
-            payload, failed = worker.call(header, event, timeout=self.spec.timeout)
+            payload, answer = worker.call(header, event, timeout=self.spec.timeout)
         except WorkerLost as error:
             self._discard(worker)
             error_type = "Sandbox.Timedout" if "timed out" in str(error) else "Runtime.ExitError"
             return error_payload(error, error_type), True, 0.0
         self._release(worker)
-        return payload, failed, worker.last_run_seconds
+        if answer.get("metrics"):
+            self._runtime.emf_records.extend(answer["metrics"])
+        if answer.get("aws_calls"):
+            with self._available:
+                self.aws_calls.update(answer["aws_calls"])
+        return payload, bool(answer["failed"]), float(answer.get("run_seconds", 0.0))
 
     def _acquire(self) -> _Worker:
         with self._available:
@@ -229,6 +234,11 @@ class LambdaRuntime:
         self._lock = threading.Lock()
         # The latest invocations, for benchmarks; bounded for long runs.
         self.invocations: collections.deque[dict[str, Any]] = collections.deque(maxlen=100_000)
+        # With record_metrics, the functions' Powertools metrics are on (the local stack turns
+        # them off: they would flood the console) and their EMF records are kept here instead of
+        # printed (see lambda_worker.py).
+        self.record_metrics = False
+        self.emf_records: list[dict[str, Any]] = []
 
     def register(self, spec: FunctionSpec) -> None:
         self._specs[spec.name] = spec
@@ -267,9 +277,22 @@ class LambdaRuntime:
             pool = self._pools.get(function_name)
             if pool is None:
                 pool = self._pools[function_name] = _Pool(
-                    self._specs[function_name], self._zygote, self.concurrency
+                    self._specs[function_name], self._zygote, self.concurrency, self
                 )
             return pool
+
+    @property
+    def aws_calls(self) -> dict[str, set[str]]:
+        """Function logical id -> the AWS actions (IAM names, e.g. `dynamodb:GetItem`) its code
+        has called so far, as its execution environments report them (see lambda_worker.py)."""
+        with self._lock:
+            pools = list(self._pools.values())
+        calls = {}
+        for pool in pools:
+            with pool._available:
+                if pool.aws_calls:
+                    calls[pool.spec.logical_id] = set(pool.aws_calls)
+        return calls
 
     def invoke(self, function_name: str, event: bytes | str | None) -> tuple[bytes, bool]:
         """Call the function with the JSON event; return (payload, failed)."""

@@ -14,7 +14,14 @@ stopped or died); function zygotes and environments get SIGKILL when their paren
 
 Frames on an environment's socket: a 4-byte big-endian length, then the bytes. It first sends
 {"pid": ...}; an invocation is two frames (a JSON header, the event), and so is its answer (a
-JSON header {"failed": bool, "run_seconds": float}, the payload).
+JSON header {"failed": bool, "run_seconds": float, "aws_calls": [...]}, the payload).
+`run_seconds` is how long the handler ran. `aws_calls` are the AWS actions (IAM names, e.g.
+`dynamodb:GetItem`) the function called that this environment has not reported yet, its cold
+start's included: the runtime keeps them per function, so a test can compare them with what the
+function's permissions.json declares (tests/integration/test_permissions_used.py). With
+"metrics": true in the invocation's header, the function's Powertools metrics are on for that
+invocation, and the EMF records it printed come back in the answer as "metrics" instead of being
+printed (tests/integration/test_metrics.py reads them).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib
+import io
 import json
 import os
 import signal
@@ -31,10 +39,15 @@ import sys
 import time
 import traceback
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 _LENGTH = struct.Struct(">I")
 PR_SET_PDEATHSIG = 1
+# boto3 service name -> IAM action prefix, where they differ.
+IAM_PREFIXES = {"stepfunctions": "states"}
+# The AWS actions called and not reported yet (a set: a few distinct names per function).
+_aws_calls: set[str] = set()
 
 
 def read_frame(sock: socket.socket) -> bytes | None:
@@ -116,13 +129,68 @@ def serve(handler: Any, init_error: Exception | None, sock: socket.socket) -> No
         if init_error is not None:
             failed, payload = True, error_payload(init_error, "Runtime.ImportModuleError")
         else:
-            try:
-                result = handler(json.loads(event) if event else {}, LambdaContext(header))
-                failed, payload = False, json.dumps(result).encode()
-            except Exception as error:  # the Lambda service reports any exception as a function error
-                failed, payload = True, error_payload(error)
-        answer = {"failed": failed, "run_seconds": time.perf_counter() - started}
+            printed = io.StringIO()
+            with _metrics_on(printed) if header.get("metrics") else contextlib.nullcontext():
+                try:
+                    result = handler(json.loads(event) if event else {}, LambdaContext(header))
+                    failed, payload = False, json.dumps(result).encode()
+                except Exception as error:  # the Lambda service reports any exception as a function error
+                    failed, payload = True, error_payload(error)
+        answer: dict[str, Any] = {
+            "failed": failed,
+            "run_seconds": time.perf_counter() - started,
+            "aws_calls": sorted(_aws_calls),
+        }
+        if header.get("metrics"):
+            answer["metrics"] = _emf_records(printed.getvalue())
+        _aws_calls.clear()
         write_frames(sock, json.dumps(answer).encode(), payload)
+
+
+@contextlib.contextmanager
+def _metrics_on(printed: io.StringIO) -> Iterator[None]:
+    """Powertools metrics on (it reads the variable when it flushes), stdout into `printed`."""
+    disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED")
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"
+    try:
+        with contextlib.redirect_stdout(printed):
+            yield
+    finally:
+        if disabled is None:
+            os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
+        else:
+            os.environ["POWERTOOLS_METRICS_DISABLED"] = disabled
+        # What was not a metric is printed as usual.
+        for line in printed.getvalue().splitlines():
+            if not _emf_records(line):
+                print(line)
+
+
+def _emf_records(text: str) -> list[dict[str, Any]]:
+    """The CloudWatch embedded-metric-format records among the lines of `text`."""
+    records = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "_aws" in record:
+            records.append(record)
+    return records
+
+
+def record_aws_calls() -> None:
+    """Note the IAM action of every AWS call boto3 makes in this process and its forks."""
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+
+    def recorded(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        service = client.meta.service_model.service_name
+        _aws_calls.add(f"{IAM_PREFIXES.get(service, service)}:{operation_name}")
+        return original(client, operation_name, api_params)
+
+    BaseClient._make_api_call = recorded  # type: ignore[method-assign]
 
 
 # -- the zygotes -----------------------------------------------------------------------------------
@@ -232,6 +300,8 @@ def main(control_fd: int) -> None:
     control = socket.socket(fileno=control_fd)
     me = os.getpid()
     preload()
+    with contextlib.suppress(Exception):
+        record_aws_calls()
     functions: dict[str, socket.socket] = {}  # function name -> its zygote's control socket
 
     def function_zygote_for(spec: dict[str, Any]) -> socket.socket:

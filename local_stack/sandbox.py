@@ -60,6 +60,11 @@ ERRORS = "https://developer.vonage.com/api-errors"
 CHANNELS = {"sms", "mms", "messenger", "viber_service", "whatsapp", "rcs"}
 CHANNELS_WITH_READ = {"messenger", "viber_service", "whatsapp", "rcs"}
 USAGE = {"currency": "EUR", "price": "0.0333"}
+# The error of each failed status: (code, reason).
+FAILURE_ERRORS = {
+    "rejected": (1300, "Not part of the provider network"),
+    "undeliverable": (1320, "The provider could not be reached"),
+}
 WEBHOOK_TIMEOUT = (3, 15)
 WEBHOOK_TRIES = 5
 WEBHOOK_BACKOFF = 0.2
@@ -133,6 +138,7 @@ class SandboxMessagesApi:
         self.deliveries: list[dict] = []
         self._lock = threading.Lock()
         self._throttled: set[str] = set()  # recipients ending in 06 that already got their 429
+        self._gates: dict[str, threading.Event] = {}  # recipient -> statuses wait until it is set
         self._event_log_path = event_log
         self._event_log = None
         self._stopping = threading.Event()
@@ -260,7 +266,19 @@ class SandboxMessagesApi:
 
     # --- status webhooks ----------------------------------------------------------------------
 
+    def hold_statuses(self, to: str) -> threading.Event:
+        """For tests that need a status to come at a chosen moment: the statuses of messages to
+        `to` are held until the returned event is set (then they follow at the usual pace)."""
+        gate = threading.Event()
+        with self._lock:
+            self._gates[to] = gate
+        return gate
+
     def _post_statuses(self, url: str, message_uuid: str, message: dict, suffix: str) -> None:
+        gate = self._gates.get(message["to"])
+        while gate is not None and not gate.wait(0.05):
+            if self._stopping.is_set():
+                return
         # One session per message: its statuses reuse one connection.
         with requests.Session() as session:
             try:
@@ -286,10 +304,13 @@ class SandboxMessagesApi:
         if status in ("submitted", "delivered"):
             body["usage"] = dict(USAGE)
         if status in ("rejected", "undeliverable"):
+            # As Messages v1 posts failures: the code ends the type URL and is the title, the
+            # human reason is the detail.
+            code, reason = FAILURE_ERRORS[status]
             body["error"] = {
-                "type": f"{ERRORS}/messages#1300" if status == "rejected" else f"{ERRORS}/messages#1320",
-                "title": "Rejected" if status == "rejected" else "Undeliverable",
-                "detail": f"The message was {status} (sandbox recipient suffix {message['to'][-2:]})",
+                "type": f"{ERRORS}/messages#{code}",
+                "title": code,
+                "detail": reason,
                 "instance": str(uuid.uuid4()),
             }
         return body

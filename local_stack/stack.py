@@ -21,9 +21,10 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from local_stack import moto_speedups
+from local_stack import LOCAL_REGION, moto_speedups
 from local_stack.deploy import deploy, install_moto_adapters
 from local_stack.event_sources import sqs_event_sources
+from local_stack.execution_events import ExecutionStatusEvents
 from local_stack.gateway import LocalHttpApi, routes_from_cloudformation
 from local_stack.lambda_runtime import FunctionSpec, LambdaRuntime
 from local_stack.sandbox import SandboxMessagesApi
@@ -44,7 +45,7 @@ class LocalStackSettings:
     api_port: int = field(default_factory=lambda: _env_int("LOCAL_API_PORT", 3000))
     moto_port: int = field(default_factory=lambda: _env_int("LOCAL_MOTO_PORT", 5000))
     sandbox_port: int = field(default_factory=lambda: _env_int("LOCAL_SANDBOX_PORT", 3100))
-    region: str = field(default_factory=lambda: os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    region: str = field(default_factory=lambda: os.environ.get("AWS_DEFAULT_REGION", LOCAL_REGION))
     stack_name: str = "workflows-api"
     # Lowering the 15 s minimum of Dispatch is allowed here only, so tests and demos run quickly.
     min_expiry_time: int = field(default_factory=lambda: _env_int("LOCAL_MIN_EXPIRY_TIME", 15))
@@ -146,6 +147,8 @@ class LocalStack:
         self.event_sources = sqs_event_sources(
             self.deployment["cfn"], self.deployment["resources"], self.client("sqs"), self.invoke_direct
         )
+        self.execution_events = ExecutionStatusEvents(session, invoke=self.invoke_function_arn)
+        self.event_sources.append(self.execution_events)
         for source in self.event_sources:
             source.start()
         return self
@@ -254,6 +257,12 @@ class LocalStack:
         payload = json.loads(response["Payload"].read() or b"null")
         return payload, "FunctionError" in response
 
+    def invoke_function_arn(self, function_arn: str, event: dict[str, Any]) -> tuple[Any, bool]:
+        """Invoke a deployed function by its ARN (as an EventBridge target names it)."""
+        response = self._lambda.invoke(FunctionName=function_arn, Payload=json.dumps(event))
+        payload = json.loads(response["Payload"].read() or b"null")
+        return payload, "FunctionError" in response
+
     def invoke_direct(self, logical_id: str, event: dict[str, Any]) -> tuple[Any, bool]:
         """Invoke a deployed function in its execution environment, as the Lambda service does for
         API Gateway and event source mappings (no lambda:Invoke round trip through moto)."""
@@ -273,8 +282,9 @@ class LocalStack:
         signature secret is random unless given)."""
         from dispatch.domain.accounts import create_account
         from dispatch.storage.account_repository import AccountRepository
+        from dispatch.storage.table import DynamoDBTable
 
-        table = boto3.resource("dynamodb", region_name=self.settings.region).Table(self.table_name)
+        table = DynamoDBTable(boto3.client("dynamodb", region_name=self.settings.region), self.table_name)
         return create_account(
             AccountRepository(table),
             api_key=api_key,
@@ -282,15 +292,20 @@ class LocalStack:
             account_id=account_id,
             signature_secret=signature_secret,
             callback_url=callback_url,
+            # The local stack's exception: callbacks to a receiver on this machine.
+            allow_loopback_callback=True,
         )
 
     def banner(self) -> str:
         s = self.settings
         venv_aws = Path(sys.executable).parent / "aws"
-        aws = str(venv_aws) if venv_aws.exists() else "aws"
+        aws = _shell_path(venv_aws) if venv_aws.exists() else "aws"
+        # Runnable as printed: moto takes any credentials, but the CLI insists on some and a region.
         endpoint = (
-            f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {aws} --endpoint-url {self.moto_url}"
+            f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {aws} "
+            f"--endpoint-url {self.moto_url} --region {s.region}"
         )
+        pythonpath = ":".join(_shell_path(path) for path in (ROOT, ROOT / "layers" / "dispatch"))
         return "\n".join(
             [
                 "Workflows API local stack is running (no AWS account, no Docker).",
@@ -306,10 +321,24 @@ class LocalStack:
                 f"  {endpoint} stepfunctions list-executions --state-machine-arn {self.state_machine_arn}",
                 f"  {endpoint} stepfunctions get-execution-history --execution-arn \\",
                 f"    {self.state_machine_arn.replace(':stateMachine:', ':execution:')}:<dispatch_uuid>",
-                "  (any credentials work, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing)",
+                "Manage accounts (see docs/accounts.md):",
+                f"  PYTHONPATH={pythonpath} {_shell_path(Path(sys.executable))} -m admin.accounts list \\",
+                f"    --stack {s.stack_name} --endpoint-url {self.moto_url}",
                 f"Each function runs in up to {self.runtime.concurrency} worker processes of its own "
                 "(LOCAL_LAMBDA_CONCURRENCY), as Lambda runs execution environments.",
                 "Everything is kept in memory: stopping or restarting the stack loses every workflow, "
                 "including those in flight.",
             ]
         )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _shell_path(path: Path) -> str:
+    """`path` as short as it can be printed: relative when under the current directory."""
+    try:
+        relative = str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+    return relative if relative != "." else "."

@@ -1,0 +1,1 @@
+"""`make mutation`: mutation testing of the domain rules (see mutation/__main__.py)."""

@@ -1,0 +1,64 @@
+"""`make mutation`: how many deliberate bugs in the domain rules the unit tests catch.
+
+1. mutmut 3 mutates the function bodies of the modules [tool.mutmut] names in pyproject.toml and
+   runs, for each mutant, the unit tests that ran that function (see mutation/mutmut_shim.py);
+2. mutation/module_level.py mutates what mutmut leaves alone: module-level tables, enum values,
+   pydantic fields and decorated validators;
+3. mutation/report.py prints mutants, killed and survived per module, and the score
+   killed / (mutants - equivalent), where the equivalent mutants are those listed, each with its
+   reason, in mutation/equivalents.toml; then every survivor. Exit status 1 below the target.
+
+Not part of `make test`: it runs the unit tests a few thousand times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from mutation.targets import ROOT
+
+
+def _run(step: str, argv: list[str], log: str) -> None:
+    started = time.monotonic()
+    print(f"{step} ... (log: mutants/{log})", flush=True)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    with open(ROOT / "mutants" / log, "w") as out:
+        code = subprocess.call([sys.executable, "-m", *argv], cwd=ROOT, env=env, stdout=out, stderr=out)
+    print(f"    done in {time.monotonic() - started:.0f} s", flush=True)
+    if code != 0:
+        raise SystemExit(f"{step} failed (exit status {code}); see mutants/{log}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Mutation testing of the domain rules.")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel test processes")
+    parser.add_argument(
+        "--keep", action="store_true", help="reuse mutmut's results in mutants/ for unchanged functions"
+    )
+    args = parser.parse_args()
+    started = time.monotonic()
+    if not args.keep:
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+    (ROOT / "mutants").mkdir(exist_ok=True)
+    jobs = str(args.jobs)
+    _run("mutmut: function bodies", ["mutation.mutmut_shim", "run", "--max-children", jobs], "mutmut.log")
+    _run(
+        "module-level tables, fields and validators",
+        ["mutation.module_level", "--jobs", jobs],
+        "module-level.log",
+    )
+    print()
+    from mutation.report import main as report
+
+    code = report()
+    print(f"\nwall time {time.monotonic() - started:.0f} s with {jobs} parallel test processes")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

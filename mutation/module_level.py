@@ -1,0 +1,378 @@
+"""The mutants mutmut does not make: module-level tables, model fields and decorated validators.
+
+mutmut 3 mutates function bodies only (it switches them at run time through trampolines). Many
+domain rules live elsewhere and are read once, at import: tables (STATUS_RANK,
+TEXT_LIMIT_BY_CHANNEL), enum values, pydantic fields (`Field(max_length=4096)`, `Literal[...]`)
+and validators registered by decorators. Here they are mutated with mutmut's own operators; each
+mutant is tested by importing the mutated module afresh in a forked process and running the unit
+tests that run code of the module (as mutmut recorded them).
+
+Run by `python -m mutation` after mutmut (it reads mutmut's record of which tests ran what);
+writes mutants/module-level.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import importlib.abc
+import importlib.util
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import libcst as cst
+from mutmut.mutation.mutators import mutation_operators, operator_assignment
+from mutmut.utils.format_utils import get_module_from_key
+
+from mutation.targets import ROOT, TARGETS, module_of
+
+RESULTS = ROOT / "mutants" / "module-level.json"
+STATS = ROOT / "mutants" / "mutmut-stats.json"
+PYTEST_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--rootdir", str(ROOT)]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    module: str
+    scope: str  # the table, field or validator mutated, e.g. `Content.text`
+    line: int
+    removed: tuple[str, ...]  # the changed lines, as in a diff
+    added: tuple[str, ...]
+    source: str  # the whole mutated module
+
+    @property
+    def name(self) -> str:
+        return f"{self.module}:{self.line}:{self.scope}"
+
+
+# -- making the mutants -------------------------------------------------------------------------
+
+
+def _is_model(node: cst.ClassDef, models: set[str]) -> bool:
+    """A pydantic model: its annotations are its validation (a dataclass's or enum's are not)."""
+    names = {base.value.value for base in node.bases if isinstance(base.value, cst.Name)}
+    return bool(names & ({"BaseModel"} | models))
+
+
+def _decorated(function: cst.FunctionDef) -> bool:
+    """Decorated beyond @staticmethod/@classmethod alone: mutmut leaves such functions alone."""
+    decorators = [d.decorator for d in function.decorators]
+    if not decorators:
+        return False
+    plain = len(decorators) == 1 and isinstance(decorators[0], cst.Name)
+    return not (plain and decorators[0].value in ("staticmethod", "classmethod"))
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, cst.BaseString)
+    )
+
+
+def _import_time_calls(module: cst.Module) -> set[str]:
+    """Module-level functions the module calls while it is imported (in tables, class bodies,
+    default values): mutmut swaps functions only after the import, so their mutants are made here."""
+    defined = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
+    called: set[str] = set()
+
+    class Calls(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False  # a function body runs when called, not at import
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value in defined:
+                called.add(node.func.value)
+
+    module.visit(Calls())
+    return called
+
+
+def import_time_functions(path: Path) -> set[str]:
+    return _import_time_calls(cst.parse_module(path.read_text()))
+
+
+def _regions(module: cst.Module) -> Iterator[tuple[str, cst.CSTNode, bool]]:
+    """(scope, subtree to mutate, whether to mutate inside annotations) for everything read at import."""
+    models: set[str] = set()
+    import_time = _import_time_calls(module)
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign | cst.AnnAssign) and small.value is not None:
+                    targets = (
+                        [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                    )
+                    scope = ", ".join(module.code_for_node(t) for t in targets)
+                    if scope != "__all__":
+                        # The value only: a module-level annotation is not checked at run time.
+                        yield scope, small.value, False
+        elif isinstance(statement, cst.FunctionDef) and (
+            _decorated(statement) or statement.name.value in import_time
+        ):
+            yield statement.name.value, statement.body, False
+        elif isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
+            model = _is_model(statement, models)
+            if model:
+                models.add(statement.name.value)
+            for member in statement.body.body:
+                if _is_docstring(member):
+                    continue
+                if isinstance(member, cst.FunctionDef):
+                    if _decorated(member):
+                        yield f"{statement.name.value}.{member.name.value}", member.body, False
+                    continue
+                if isinstance(member, cst.SimpleStatementLine):
+                    for small in member.body:
+                        if isinstance(small, cst.AnnAssign):
+                            scope = f"{statement.name.value}.{module.code_for_node(small.target)}"
+                            if model:  # a field's type is its validation
+                                yield scope, small.annotation, True
+                            if small.value is not None:
+                                yield scope, small, False  # its default (operator_assignment included)
+                        elif isinstance(small, cst.Assign):
+                            # Enum members, model_config: the value (None there only breaks the import).
+                            names = ", ".join(module.code_for_node(t.target) for t in small.targets)
+                            yield f"{statement.name.value}.{names}", small.value, False
+
+
+def _nodes(subtree: cst.CSTNode, *, annotations: bool) -> Iterator[cst.CSTNode]:
+    stack = [subtree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Decorator) or (isinstance(node, cst.Annotation) and not annotations):
+            continue
+        if isinstance(node, cst.AnnAssign) and node is not subtree:
+            continue
+        yield node
+        if isinstance(node, cst.AnnAssign):
+            # A default only: the annotation is its own region (models) or not behaviour.
+            stack.extend([node.value] if node.value is not None else [])
+        else:
+            stack.extend(reversed(node.children))
+
+
+def mutants_of(path: Path) -> list[Mutant]:
+    module_name = module_of(path)
+    source = path.read_text()
+    module = cst.parse_module(source)
+    lines = source.splitlines()
+    seen: set[str] = set()
+    mutants: list[Mutant] = []
+    for scope, region, in_annotations in _regions(module):
+        for node in _nodes(region, annotations=in_annotations):
+            if in_annotations and isinstance(node, cst.BinaryOperation):
+                continue  # `str | None` as `str & None` only fails the import
+            for node_type, operator in mutation_operators:
+                if not isinstance(node, node_type):
+                    continue
+                # `TABLE = None` only shows that the module imports; a model field's default is kept.
+                if operator is operator_assignment and region is not node:
+                    continue
+                for mutated_node in operator(node):
+                    mutated = module.deep_replace(node, mutated_node)
+                    assert isinstance(mutated, cst.Module)
+                    code = mutated.code
+                    if code in seen or code == source:
+                        continue
+                    try:
+                        compile(code, str(path), "exec")
+                    except SyntaxError:
+                        continue
+                    seen.add(code)
+                    removed, added, line = _changed_lines(lines, code.splitlines())
+                    mutants.append(Mutant(module_name, scope, line, removed, added, code))
+    return mutants
+
+
+def _changed_lines(before: list[str], after: list[str]) -> tuple[tuple[str, ...], tuple[str, ...], int]:
+    removed: list[str] = []
+    added: list[str] = []
+    first = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        first = first or i1 + 1
+        removed += [line.strip() for line in before[i1:i2]]
+        added += [line.strip() for line in after[j1:j2]]
+    return tuple(removed), tuple(added), first
+
+
+# -- which tests -------------------------------------------------------------------------------
+
+
+def tests_by_module() -> dict[str, list[str]]:
+    """The unit tests that ran code of each target module (or of a target importing it), as
+    recorded by mutmut."""
+    stats = json.loads(STATS.read_text())
+    tests: dict[str, set[str]] = {module_of(path): set() for path in TARGETS}
+    for key, names in stats["tests_by_mangled_function_name"].items():
+        module = get_module_from_key(key)
+        if module in tests:
+            tests[module].update(names)
+    importers = {
+        module_of(path): {module_of(other) for other in TARGETS if _imports(other, module_of(path))}
+        for path in TARGETS
+    }
+    return {
+        module: sorted(tests[module].union(*(tests[other] for other in importers[module])))
+        for module in tests
+    }
+
+
+def _imports(path: Path, module: str) -> bool:
+    text = path.read_text()
+    package, _, name = module.rpartition(".")
+    return f"from {module} import" in text or f"from {package} import {name}" in text
+
+
+# -- running them ------------------------------------------------------------------------------
+
+
+class _MutatedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves the mutated source for one module; every other import is the real one."""
+
+    def __init__(self, name: str, path: Path, source: str) -> None:
+        self.name, self.path, self.source = name, path, source
+
+    def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001 (importlib's signature)
+        if fullname != self.name:
+            return None
+        return importlib.util.spec_from_loader(fullname, self, origin=str(self.path))
+
+    def create_module(self, spec):  # noqa: ANN001
+        return None
+
+    def exec_module(self, module) -> None:  # noqa: ANN001
+        module.__file__ = str(self.path)
+        exec(compile(self.source, str(self.path), "exec"), module.__dict__)
+
+
+def _silenced() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+
+
+def _fork_pytest(tests: list[str], mutant: Mutant | None) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        _silenced()
+        if mutant is not None:
+            path = ROOT / "layers" / "dispatch" / Path(*mutant.module.split(".")).with_suffix(".py")
+            sys.meta_path.insert(0, _MutatedModuleFinder(mutant.module, path, mutant.source))
+        import pytest
+
+        code = int(pytest.main([*PYTEST_ARGS, *tests]))
+    except BaseException:  # noqa: BLE001 - whatever breaks, the child must end here
+        code = 3
+    os._exit(code)
+
+
+def _preload(tests: list[str]) -> None:
+    """Import, once, every third-party module the tests import, so that each forked child only
+    imports the project's own modules (fresh, with the mutant)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        _silenced()
+        import pytest
+
+        pytest.main(["--collect-only", *PYTEST_ARGS, *tests])
+        names = [
+            name
+            for name, module in list(sys.modules.items())
+            if not str(getattr(module, "__file__", None) or "").startswith(str(ROOT))
+        ]
+        with os.fdopen(write, "w") as out:
+            out.write("\n".join(names))
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        names = pipe.read().split()
+    os.waitpid(pid, 0)
+    for name in sorted(names):
+        if name == "__main__" or name.startswith(("dispatch", "fakes", "conftest", "test_")):
+            continue
+        try:
+            importlib.import_module(name)
+        except BaseException:  # noqa: BLE001, S112 - a module that will not preload is imported later
+            continue
+
+
+STATUS_BY_EXIT = {0: "survived", 1: "killed", 2: "killed", 3: "killed", 5: "no tests"}
+
+
+def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dict[str, str]:
+    """Each mutant's status: killed, survived, timeout or no tests."""
+    os.chdir(ROOT)
+    sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "dispatch")]
+    _preload(sorted(set().union(*tests.values())))
+
+    # The unmutated modules first: every selection must pass, and its time bounds the mutants'.
+    limits: dict[str, float] = {}
+    for module, selected in tests.items():
+        if not selected:
+            continue
+        started = time.monotonic()
+        _, status = os.waitpid(_fork_pytest(selected, None), 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"the unit tests of {module} fail without a mutant: fix them first")
+        limits[module] = 30 + 5 * (time.monotonic() - started)
+
+    statuses: dict[str, str] = {}
+    queue = list(mutants)
+    running: dict[int, tuple[Mutant, float]] = {}
+    while queue or running:
+        while queue and len(running) < jobs:
+            mutant = queue.pop(0)
+            if not tests[mutant.module]:
+                statuses[mutant.name] = "no tests"
+                continue
+            running[_fork_pytest(tests[mutant.module], mutant)] = (mutant, time.monotonic())
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            time.sleep(0.05)
+            for child, (mutant, started) in list(running.items()):
+                if time.monotonic() - started > limits[mutant.module]:
+                    os.kill(child, signal.SIGKILL)
+                    os.waitpid(child, 0)
+                    del running[child]
+                    statuses[mutant.name] = "timeout"
+            continue
+        if pid in running:
+            mutant, _ = running.pop(pid)
+            code = os.waitstatus_to_exitcode(status)
+            statuses[mutant.name] = STATUS_BY_EXIT.get(code, "killed" if code < 0 else "error")
+    return statuses
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args(argv)
+    mutants = [mutant for path in TARGETS for mutant in mutants_of(path)]
+    print(f"    {len(mutants)} module-level mutants", flush=True)
+    statuses = run(mutants, tests_by_module(), jobs=args.jobs)
+    RESULTS.write_text(
+        json.dumps(
+            [{**asdict(mutant), "source": None, "status": statuses[mutant.name]} for mutant in mutants],
+            indent=1,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""mutmut 3, adapted to this repository's layout and made fast enough for `make mutation`.
+
+1. Names. mutmut names a mutant after its file's path (layers/dispatch/dispatch/domain/sending.py
+   gives `layers.dispatch.dispatch.domain.sending.x_send_step__mutmut_1`), while its trampolines
+   record the tests that ran a function under the function's module (`dispatch.domain.sending`).
+   Without the layer's folder in the name both agree, and mutmut can pick the tests of a mutant.
+
+2. Speed. mutmut runs `pytest.main(<the mutant's tests>)` in a process forked per mutant, so each
+   mutant pays for collecting its tests again (about a second for test_workflow_request.py's
+   parametrized cases, more than running them). Here the fork server collects the unit tests once
+   and each forked mutant runs its already collected tests, stopping at the first failure, through
+   pytest's own hook (`pytest_runtest_protocol`, as pytest's run loop does). If that cannot be set
+   up (a pytest whose internals differ), mutmut's own way is used.
+
+Run as `python -m mutation.mutmut_shim <mutmut arguments>`, e.g. `run`, `results`, `show NAME`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import mutmut.__main__ as mutmut_main
+import mutmut.mutation.file_mutation as file_mutation
+import mutmut.utils.format_utils as format_utils
+import mutmut.workers.isolation as isolation
+from mutmut.runners.harness import PytestRunner
+from mutmut.utils.file_utils import change_cwd
+
+LAYER_PREFIX = "layers.dispatch."
+_get_mutant_name = format_utils.get_mutant_name
+
+
+def get_mutant_name(relative_source_path: Path, mutant_method_name: str) -> str:
+    return _get_mutant_name(relative_source_path, mutant_method_name).removeprefix(LAYER_PREFIX)
+
+
+class PreCollectedPytestRunner(PytestRunner):
+    """Collects once in the fork server; each mutant runs a subset of the collected items."""
+
+    _session: Any = None
+    _items: dict[str, Any] = {}
+
+    def warm_up(self) -> None:
+        try:
+            from _pytest.config import _prepareconfig
+            from _pytest.main import Session
+
+            args = [
+                "--rootdir=.",
+                "--tb=native",
+                "-q",
+                "--capture=no",  # the forked children write to /dev/null anyway
+                "--maxfail=1",
+                "-p",
+                "no:randomly",
+                *self._pytest_add_cli_args_test_selection,
+                *self._pytest_add_cli_args,
+            ]
+            with change_cwd("mutants"):
+                config = _prepareconfig(args)
+                config._do_configure()
+                session = Session.from_config(config)
+                config.hook.pytest_sessionstart(session=session)
+                config.hook.pytest_collection(session=session)
+            if session.testsfailed:
+                raise RuntimeError("collection errors")
+            self._session = session
+            self._items = {item.nodeid: item for item in session.items}
+        except Exception as error:  # noqa: BLE001 - mutmut's own (slower) way still works
+            print(f"pre-collection failed ({error!r}); running pytest per mutant", file=sys.__stderr__)
+            self._session = None
+            super().warm_up()
+
+    def run_tests(self, *, mutant_name: str | None, tests: Iterable[str]) -> int:
+        tests = list(tests)
+        if self._session is None or not tests:
+            return super().run_tests(mutant_name=mutant_name, tests=tests)
+        unknown = [test for test in tests if test not in self._items]
+        if unknown:  # a test id that differs between collections (e.g. a random parameter)
+            print(f"{mutant_name}: tests not collected again: {unknown}", file=sys.__stderr__)
+            return 33  # mutmut's "no tests": reported as not killed, never as a kill
+        session, selected = self._session, [self._items[test] for test in tests]
+        order = {item.nodeid: index for index, item in enumerate(session.items)}
+        selected.sort(key=lambda item: order[item.nodeid])  # collection order: shared fixtures stay set up
+        with change_cwd("mutants"):
+            for index, item in enumerate(selected):
+                nextitem = selected[index + 1] if index + 1 < len(selected) else None
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                if session.testsfailed:
+                    return 1
+        return 0
+
+
+def install() -> None:
+    # Every module that imported the function by name.
+    for module in (format_utils, file_mutation, mutmut_main):
+        module.get_mutant_name = get_mutant_name
+    isolation.PytestRunner = PreCollectedPytestRunner
+
+
+def main(argv: list[str]) -> int:
+    install()
+    try:
+        mutmut_main.cli.main(argv, prog_name="mutmut", standalone_mode=False)
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

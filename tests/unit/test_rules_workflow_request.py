@@ -1,0 +1,282 @@
+"""Rules of the create body that the other validation tests leave unchecked
+(dispatch.domain.workflow_request): callbacks under production settings, the exact limits, the
+wording of each reason and the order in which a refusal lists them.
+
+Each was found by mutation testing (`make mutation`): changing the rule broke no other test.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, Field, ValidationError
+
+from dispatch.domain.errors import InvalidWorkflowRequest
+from dispatch.domain.workflow_request import WorkflowRequest, WorkflowStep, _reason, parse_workflow_request
+
+SMS = {
+    "from": {"type": "sms", "number": "447700900000"},
+    "to": {"type": "sms", "number": "447700900001"},
+    "message": {"content": {"type": "text", "text": "hello"}},
+}
+MESSENGER = {
+    "from": {"type": "messenger", "id": "PAGE_ID"},
+    "to": {"type": "messenger", "id": "PSID0123456789"},
+    "message": {"content": {"type": "text", "text": "hello"}},
+    "failover": {"expiry_time": 600, "condition_status": "read"},
+}
+
+
+def body(*steps: dict, **fields: Any) -> dict:
+    """A create body with the given steps (the canonical messenger-then-SMS one by default)."""
+    return {"template": "failover", "workflow": copy.deepcopy(list(steps or (MESSENGER, SMS))), **fields}
+
+
+ENDPOINTS = {
+    "sms": ({"type": "sms", "number": "447700900000"}, {"type": "sms", "number": "447700900001"}),
+    "whatsapp": (
+        {"type": "whatsapp", "number": "447700900000"},
+        {"type": "whatsapp", "number": "447700900001"},
+    ),
+    "messenger": ({"type": "messenger", "id": "PAGE_ID"}, {"type": "messenger", "id": "PSID0123456789"}),
+    "viber_service_msg": (
+        {"type": "viber_service_msg", "id": "VIBER_SERVICE_ID"},
+        {"type": "viber_service_msg", "number": "447700900001"},
+    ),
+}
+
+
+def single(channel: str = "sms", **content: Any) -> dict:
+    """A one-step body on `channel` with text content, changed by `content`."""
+    sender, recipient = ENDPOINTS[channel]
+    step = {
+        "from": sender,
+        "to": recipient,
+        "message": {"content": {"type": "text", "text": "hello", **content}},
+    }
+    return body(step)
+
+
+def invalid_parameters_of(request_body: dict, **options: Any) -> list[dict[str, str]]:
+    """The invalid parameters a refused body is reported with, in the order reported, as
+    [{"name", "reason"}]. The only place that knows how a refusal is raised."""
+    with pytest.raises(InvalidWorkflowRequest) as raised:
+        parse_workflow_request(request_body, **options)
+    return [{"name": name, "reason": reason} for name, reason in raised.value.errors]
+
+
+def reason_for(request_body: dict, name: str, **options: Any) -> str:
+    """The reason given for `name`, the only invalid parameter."""
+    invalid = invalid_parameters_of(request_body, **options)
+    assert [p["name"] for p in invalid] == [name], invalid
+    return invalid[0]["reason"]
+
+
+# -- callbacks: https only, unless the service runs locally --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "callback",
+    ["http://127.0.0.1:8080/callbacks", "http://localhost/callbacks", "http://[::1]:8080/callbacks"],
+)
+def test_under_production_settings_an_http_callback_to_this_machine_is_refused(callback) -> None:
+    # Given the settings a deployed service parses with (no option given)
+    # When a body asks for callbacks over plain http to a loopback address
+    reason = reason_for(body(callback=callback), "callback")
+    # Then it is refused, and the reason does not suggest http is an option
+    assert reason == "must use https"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+def test_when_running_locally_an_http_callback_to_this_machine_is_accepted(host) -> None:
+    callback = f"http://{host}:8080/callbacks"
+    assert (
+        parse_workflow_request(body(callback=callback), allow_http_loopback_callback=True).callback
+        == callback
+    )
+
+
+def test_when_running_locally_the_reason_names_the_loopback_exception() -> None:
+    reason = reason_for(body(callback="http://example.com/cb"), "callback", allow_http_loopback_callback=True)
+    assert reason == "must use https (http only to 127.0.0.1 or localhost)"
+
+
+def test_a_callback_url_may_have_2000_characters_but_not_2001() -> None:
+    url = "https://example.com/" + "c" * 1980
+    assert len(url) == 2000
+    assert parse_workflow_request(body(callback=url)).callback == url
+    assert reason_for(body(callback=url + "c"), "callback") == "must be at most 2000 characters"
+
+
+def test_a_callback_that_is_not_a_url_is_reported_as_such() -> None:
+    assert (
+        reason_for(body(callback="ftp://example.com/x"), "callback")
+        == "must be an absolute http or https URL"
+    )
+
+
+# -- exact limits ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", ["sms", "whatsapp", "messenger"])
+def test_a_one_character_text_is_accepted(channel) -> None:
+    assert parse_workflow_request(single(channel, text="a")).workflow[0].message.content.text == "a"
+
+
+def test_whatsapp_takes_4096_characters_and_refuses_4097_with_the_general_limit() -> None:
+    parse_workflow_request(single("whatsapp", text="a" * 4096))
+    reason = reason_for(single("whatsapp", text="a" * 4097), "workflow[0].message.content.text")
+    assert reason == "must be at most 4096 characters"
+
+
+def test_a_text_field_over_4096_characters_is_refused_whatever_the_content_type() -> None:
+    # Given image content that also carries a (useless) text field of 4097 characters
+    request = single("messenger", type="image", image={"url": "https://example.com/a.jpg"}, text="a" * 4097)
+    # Then the text field's own limit still applies
+    assert reason_for(request, "workflow[0].message.content.text") == "must be at most 4096 characters"
+
+
+# -- the wording of reasons ------------------------------------------------------------------------------
+
+
+def test_a_value_outside_a_fixed_set_lists_the_allowed_values() -> None:
+    assert reason_for(body(template="fallback"), "template") == "must be one of 'failover'"
+    step = copy.deepcopy(SMS)
+    step["from"]["type"] = "mms"
+    assert (
+        reason_for(body(step), "workflow[0].from.type")
+        == "must be one of 'sms', 'viber_service_msg', 'messenger' or 'whatsapp'"
+    )
+
+
+def test_an_empty_string_must_not_be_empty() -> None:
+    assert reason_for(single(text=""), "workflow[0].message.content.text") == "must not be empty"
+
+
+@pytest.mark.parametrize(
+    ("channel", "options", "name", "reason"),
+    [
+        (
+            "whatsapp",
+            {"whatsapp": {"locale": "english"}},
+            "whatsapp.locale",
+            "must be a BCP 47 locale such as en-GB",
+        ),
+        (
+            "viber_service_msg",
+            {"viber_service_msg": {"ttl": 29}},
+            "viber_service_msg.ttl",
+            "must be between 30 and 86400",
+        ),
+    ],
+)
+def test_option_reasons_say_what_is_expected(channel, options, name, reason) -> None:
+    request = single(channel)
+    request["workflow"][0]["message"].update(options)
+    assert reason_for(request, f"workflow[0].message.{name}") == reason
+
+
+def test_an_expiry_out_of_range_gives_the_range_in_seconds() -> None:
+    first = copy.deepcopy(MESSENGER)
+    first["failover"]["expiry_time"] = 14
+    assert (
+        reason_for(body(first, SMS), "workflow[0].failover.expiry_time")
+        == "must be between 15 and 86400 seconds"
+    )
+
+
+class _Limits(BaseModel):
+    code: str = Field(min_length=3)
+    items: list[int] = Field(min_length=1, max_length=2)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ({"code": "ab", "items": [1]}, "must be at least 3 characters"),
+        ({"code": "abc", "items": []}, "must contain at least 1 item"),
+        ({"code": "abc", "items": [1, 2, 3]}, "must contain at most 2 items"),
+    ],
+)
+def test_limits_no_current_field_has_are_worded_too(data, reason) -> None:
+    # Fields added later get readable reasons: a minimum above one character, a list of items.
+    with pytest.raises(ValidationError) as raised:
+        _Limits.model_validate(data)
+    [error] = raised.value.errors(include_url=False, include_input=False, include_context=True)
+    assert _reason(error) == reason
+
+
+# -- how a refusal lists its parameters ---------------------------------------------------------------
+
+
+def test_a_refusal_lists_top_level_parameters_first_then_each_step_in_order() -> None:
+    # Given errors in the body itself, in step 1 (found while checking fields) and in step 0
+    # (found by the cross-field rules, which run after the field checks)
+    first = copy.deepcopy(MESSENGER)
+    del first["to"]["id"]  # a rule: messenger needs to.id
+    last = copy.deepcopy(SMS)
+    last["message"]["content"]["text"] = ""  # a field check
+    # When the body is parsed
+    invalid = invalid_parameters_of(body(first, last, template="fallback"))
+    # Then the parameters come top-level first, then step by step
+    assert [p["name"] for p in invalid] == [
+        "template",
+        "workflow[0].to.id",
+        "workflow[1].message.content.text",
+    ]
+
+
+def test_a_parameter_is_listed_once_with_the_first_reason_found() -> None:
+    # Given messenger text over both the general 4096 limit and messenger's own 640
+    request = single("messenger", text="a" * 5000)
+    # Then the field check's reason is the one given, once
+    assert invalid_parameters_of(request) == [
+        {"name": "workflow[0].message.content.text", "reason": "must be at most 4096 characters"}
+    ]
+
+
+# -- URLs: an empty one is empty, a short one is not a URL -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"), [("", "must not be empty"), ("x", "must be an absolute http or https URL")]
+)
+def test_an_empty_or_one_character_media_url_is_refused_with_the_reason_that_fits(url, reason) -> None:
+    request = single("messenger", type="image", image={"url": url})
+    assert reason_for(request, "workflow[0].message.content.image.url") == reason
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"), [("", "must not be empty"), ("x", "must be an absolute http or https URL")]
+)
+def test_an_empty_or_one_character_callback_is_refused_with_the_reason_that_fits(url, reason) -> None:
+    assert reason_for(body(callback=url), "callback") == reason
+
+
+# -- models built directly (by code, not from a request) ---------------------------------------------
+
+
+def test_a_request_model_built_directly_enforces_the_channel_rules_too() -> None:
+    # Given a body whose only fault is a rule between fields: a messenger sender, an SMS recipient
+    first = copy.deepcopy(MESSENGER)
+    first["to"] = {"type": "sms", "number": "447700900001"}
+    # When the model is built directly; Then the rule is enforced, naming the parameter
+    with pytest.raises(ValidationError) as raised:
+        WorkflowRequest.model_validate(body(first, SMS))
+    assert "workflow[0].to.type must be the same as from.type" in str(raised.value)
+
+
+@pytest.mark.parametrize("model", [WorkflowStep, WorkflowRequest])
+def test_a_model_validation_error_never_quotes_the_input(model) -> None:
+    # Given a step whose recipient number is invalid (a send task validates stored steps with these
+    # models; its error would reach the logs and the execution history)
+    step = copy.deepcopy(SMS)
+    step["to"]["number"] = "0447700900999"
+    data = step if model is WorkflowStep else body(step)
+    # When it is validated; Then the error names the field but not the number
+    with pytest.raises(ValidationError) as raised:
+        model.model_validate(data)
+    assert "number" in str(raised.value)
+    assert "0447700900999" not in str(raised.value)
