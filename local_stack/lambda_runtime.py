@@ -1,9 +1,10 @@
 """Run the deployed Lambda functions as Lambda does, without Docker: each function gets its own
-execution environments, worker processes that import the function's handler once and serve one
-invocation at a time, started on its first invocation and reused afterwards (see
-local_stack/lambda_worker.py). A function has up to `concurrency` of them; more concurrent
-invocations wait for one to be free. So a status webhook never waits behind a create, handlers
-keep the one-request-per-process model Powertools relies on, and the stack uses every core.
+execution environments, worker processes that serve one invocation at a time. A function's
+handler is imported once (in the background when the stack starts), and its environments are
+forks of that process, started when invocations need them and reused afterwards (see
+local_stack/lambda_worker.py). A function has up to `concurrency` environments; more concurrent
+invocations wait for a free one. So a status webhook never waits behind a create, handlers keep
+the one-request-per-process model Powertools relies on, and the stack uses more than one core.
 
 Workers talk to moto over HTTP (AWS_ENDPOINT_URL), as the deployed functions talk to AWS, with
 their own function's environment variables. moto's Lambda backend (which Step Functions' Lambda
@@ -29,7 +30,7 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-from local_stack.lambda_worker import error_payload, read_frame, write_frames
+from local_stack.lambda_worker import error_payload, read_frame, send_request, write_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 # Lambda allows 10 s to initialise; a loaded 2-core machine importing several handlers at once
@@ -82,7 +83,7 @@ class _Zygote:
     """The process that forks workers (see lambda_worker.py)."""
 
     def __init__(self, environment: dict[str, str]) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._control = ours
         self._lock = threading.Lock()
         self.process = subprocess.Popen(
@@ -103,7 +104,7 @@ class _Zygote:
             "handler": spec.handler,
         }
         with self._lock:
-            socket.send_fds(self._control, [json.dumps(request).encode()], fds)
+            send_request(self._control, request, fds)
 
     def prewarm(self, spec: FunctionSpec) -> None:
         """Have the function's zygote import its handler now, ahead of its first invocation."""
@@ -152,11 +153,12 @@ class _Pool:
         # The AWS actions (IAM names) the function's environments reported calling.
         self.aws_calls: set[str] = set()
 
-    def invoke(self, event: bytes) -> tuple[bytes, bool]:
+    def invoke(self, event: bytes) -> tuple[bytes, bool, float]:
+        """(payload, failed, seconds the handler ran)."""
         try:
             worker = self._acquire()
         except WorkerLost as error:
-            return error_payload(error, "Runtime.Unknown"), True
+            return error_payload(error, "Runtime.Unknown"), True, 0.0
         header = {
             "function_name": self.spec.name,
             "function_arn": self.spec.arn,
@@ -170,14 +172,14 @@ class _Pool:
         except WorkerLost as error:
             self._discard(worker)
             error_type = "Sandbox.Timedout" if "timed out" in str(error) else "Runtime.ExitError"
-            return error_payload(error, error_type), True
+            return error_payload(error, error_type), True, 0.0
         self._release(worker)
         if answer.get("metrics"):
             self._runtime.emf_records.extend(answer["metrics"])
         if answer.get("aws_calls"):
             with self._available:
                 self.aws_calls.update(answer["aws_calls"])
-        return payload, bool(answer["failed"])
+        return payload, bool(answer["failed"]), float(answer.get("run_seconds", 0.0))
 
     def _acquire(self) -> _Worker:
         with self._available:
@@ -230,7 +232,7 @@ class LambdaRuntime:
         self._pools: dict[str, _Pool] = {}
         self._zygote: _Zygote | None = None
         self._lock = threading.Lock()
-        # The latest invocations (function, failed, seconds), for benchmarks; bounded for long runs.
+        # The latest invocations, for benchmarks; bounded for long runs.
         self.invocations: collections.deque[dict[str, Any]] = collections.deque(maxlen=100_000)
         # With record_metrics, the functions' Powertools metrics are on (the local stack turns
         # them off: they would flood the console) and their EMF records are kept here instead of
@@ -297,12 +299,13 @@ class LambdaRuntime:
         if isinstance(event, str):
             event = event.encode()
         started = time.perf_counter()
-        payload, failed = self._pool(function_name).invoke(event or b"{}")
+        payload, failed, run_seconds = self._pool(function_name).invoke(event or b"{}")
         self.invocations.append(
             {
                 "function": self._specs[function_name].logical_id,
                 "failed": failed,
-                "seconds": time.perf_counter() - started,
+                "seconds": time.perf_counter() - started,  # waiting for an environment included
+                "run_seconds": run_seconds,  # in the handler
             }
         )
         return payload, failed

@@ -14,13 +14,14 @@ stopped or died); function zygotes and environments get SIGKILL when their paren
 
 Frames on an environment's socket: a 4-byte big-endian length, then the bytes. It first sends
 {"pid": ...}; an invocation is two frames (a JSON header, the event), and so is its answer (a
-JSON header {"failed": bool, "aws_calls": [...]}, the payload). `aws_calls` are the AWS actions
-(IAM names, e.g. `dynamodb:GetItem`) the function called that this environment has not reported
-yet, its cold start's included: the runtime keeps them per function, so a test can compare them
-with what the function's permissions.json declares (tests/integration/test_permissions_used.py).
-With "metrics": true in the invocation's header, the function's Powertools metrics are on for
-that invocation, and the EMF records it printed come back in the answer as "metrics" instead of
-being printed (tests/integration/test_metrics.py reads them).
+JSON header {"failed": bool, "run_seconds": float, "aws_calls": [...]}, the payload).
+`run_seconds` is how long the handler ran. `aws_calls` are the AWS actions (IAM names, e.g.
+`dynamodb:GetItem`) the function called that this environment has not reported yet, its cold
+start's included: the runtime keeps them per function, so a test can compare them with what the
+function's permissions.json declares (tests/integration/test_permissions_used.py). With
+"metrics": true in the invocation's header, the function's Powertools metrics are on for that
+invocation, and the EMF records it printed come back in the answer as "metrics" instead of being
+printed (tests/integration/test_metrics.py reads them).
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def serve(handler: Any, init_error: Exception | None, sock: socket.socket) -> No
         if event is None:
             return
         header = json.loads(header_frame)
+        started = time.perf_counter()
         if init_error is not None:
             failed, payload = True, error_payload(init_error, "Runtime.ImportModuleError")
         else:
@@ -134,7 +136,11 @@ def serve(handler: Any, init_error: Exception | None, sock: socket.socket) -> No
                     failed, payload = False, json.dumps(result).encode()
                 except Exception as error:  # the Lambda service reports any exception as a function error
                     failed, payload = True, error_payload(error)
-        answer: dict[str, Any] = {"failed": failed, "aws_calls": sorted(_aws_calls)}
+        answer: dict[str, Any] = {
+            "failed": failed,
+            "run_seconds": time.perf_counter() - started,
+            "aws_calls": sorted(_aws_calls),
+        }
         if header.get("metrics"):
             answer["metrics"] = _emf_records(printed.getvalue())
         _aws_calls.clear()
@@ -227,29 +233,55 @@ def _forked(parent: int) -> None:
         os._exit(0)
 
 
-def _receive(control: socket.socket) -> tuple[dict[str, Any], int | None] | None:
-    """One request (a JSON spec, and a socket fd unless it only warms a function up), or None
-    when the control socket closed."""
+def _keep_only_fds(*keep: int) -> None:
+    """In a new child: close every inherited descriptor but stdio and `keep`, so that no process
+    holds another environment's socket open (its end must close when that environment dies)."""
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+
+
+def send_request(control: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+    """One frame on a control socket (a stream: portable where SOCK_SEQPACKET is not), with the
+    descriptors attached to its first bytes."""
+    frame = json.dumps(request).encode()
+    data = _LENGTH.pack(len(frame)) + frame
+    sent = socket.send_fds(control, [data], fds)
+    if sent < len(data):
+        control.sendall(data[sent:])
+
+
+def receive_request(control: socket.socket) -> tuple[dict[str, Any], int | None] | None:
+    """One request (a JSON object, and a socket fd unless it only warms a function up), or None
+    when the control socket closed. The length is read alone, so that no read reaches into the
+    next frame (whose descriptors would be lost)."""
     try:
-        message, fds, _, _ = socket.recv_fds(control, 1 << 20, 1)
+        header, fds, _, _ = socket.recv_fds(control, _LENGTH.size, 1)
+        if header and len(header) < _LENGTH.size:
+            header += _read_exactly(control, _LENGTH.size - len(header)) or b""
+        if len(header) < _LENGTH.size:
+            return None
+        frame = _read_exactly(control, _LENGTH.unpack(header)[0])
     except OSError:
         return None
-    if not message:
+    if frame is None:
         return None
-    return json.loads(message), (fds[0] if fds else None)
+    return json.loads(frame), (fds[0] if fds else None)
 
 
 def function_zygote(spec: dict[str, Any], control: socket.socket) -> None:
     """Import one function's handler, then fork an execution environment per request."""
     handler, init_error = load_handler(spec)
     me = os.getpid()
-    while (request := _receive(control)) is not None:
+    while (request := receive_request(control)) is not None:
         _, fd = request
         if fd is None:
             continue
         if os.fork() == 0:
             _forked(me)
-            control.close()
+            control.close()  # the handler's own files, opened at import, stay open
             try:
                 serve(handler, init_error, socket.socket(fileno=fd))
             except BaseException:
@@ -274,14 +306,13 @@ def main(control_fd: int) -> None:
 
     def function_zygote_for(spec: dict[str, Any]) -> socket.socket:
         if spec["name"] not in functions:
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             if os.fork() == 0:
                 _forked(me)
                 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-                control.close()
-                ours.close()
-                for other in functions.values():
-                    other.close()
+                for inherited in (control, ours, *functions.values()):
+                    inherited.detach()  # closed below with the rest (the handler is not imported yet)
+                _keep_only_fds(theirs.fileno())
                 try:
                     function_zygote(spec, theirs)
                 finally:
@@ -290,17 +321,17 @@ def main(control_fd: int) -> None:
             functions[spec["name"]] = ours
         return functions[spec["name"]]
 
-    while (request := _receive(control)) is not None:
+    while (request := receive_request(control)) is not None:
         spec, fd = request
         if fd is None:  # a warm-up: the function zygote imports the handler ahead of its first use
             function_zygote_for(spec)
             continue
         try:
-            socket.send_fds(function_zygote_for(spec), [b"{}"], [fd])
+            send_request(function_zygote_for(spec), {}, [fd])
         except OSError:  # that function zygote died: start another one
             functions.pop(spec["name"]).close()
             with contextlib.suppress(OSError):
-                socket.send_fds(function_zygote_for(spec), [b"{}"], [fd])
+                send_request(function_zygote_for(spec), {}, [fd])
         os.close(fd)
 
 

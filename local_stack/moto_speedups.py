@@ -24,7 +24,14 @@ def install() -> None:
     if _installed:
         return
     _installed = True
-    for patch in (_remember_backend_for_host, _parse_each_definition_once, _reuse_interpreter_clients):
+    for patch in (
+        _remember_backend_for_host,
+        _remember_response_methods,
+        _parse_each_update_expression_once,
+        _parse_each_definition_once,
+        _parse_each_json_path_once,
+        _reuse_interpreter_clients,
+    ):
         with contextlib.suppress(ImportError, AttributeError):
             patch()
 
@@ -41,6 +48,34 @@ def _remember_backend_for_host() -> None:
     DomainDispatcherApplication.get_backend_for_host = functools.lru_cache(maxsize=4096)(
         DomainDispatcherApplication.get_backend_for_host
     )
+
+
+def _remember_response_methods() -> None:
+    """Every request lists its response class's methods with inspect.getmembers, to check that
+    the action exists: the classes do not change while the stack runs."""
+    from moto.core import responses
+
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
+
+
+def _parse_each_update_expression_once() -> None:
+    """Every UpdateItem parses its UpdateExpression twice (a pure-Python tokenizer and parser).
+    The tree is only read, and deep-copied by moto's validator before anything changes it, so a
+    tree per expression text can be shared (values are placeholders, so the texts repeat)."""
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    make = UpdateExpressionParser.make.__func__
+    UpdateExpressionParser.make = classmethod(functools.lru_cache(maxsize=1024)(make))
+
+
+def _parse_each_json_path_once() -> None:
+    """The interpreter builds a new JSONPath parser (its LALR tables included) for every path it
+    evaluates; parsed paths are immutable, so parse each text once."""
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    json_path.parse = functools.lru_cache(maxsize=1024)(json_path.parse)
+    result_path.parse = functools.lru_cache(maxsize=1024)(result_path.parse)
 
 
 def _parse_each_definition_once() -> None:

@@ -156,7 +156,7 @@ class SandboxMessagesApi:
         self._stopping.clear()
         if self._event_log_path and self._event_log is None:
             self._event_log = open(self._event_log_path, "a", buffering=1)  # noqa: SIM115 (closed in stop)
-        self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
+        self._server = _Server((self.host, self.port), _Handler)
         self._server.sandbox = self  # type: ignore[attr-defined]
         # A short poll interval keeps stop() quick (shutdown waits for the serve loop's next poll).
         self._thread = threading.Thread(
@@ -357,6 +357,13 @@ class SandboxMessagesApi:
                     logger.warning("sandbox gave up delivering %s to %s", body["status"], url)
                 return
             backoff *= 2
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog of 5 drops connections when many senders connect at
+    # once; their SYN retries then take seconds.
+    request_queue_size = 1024
+    daemon_threads = True
 
 
 class _Handler(BaseHTTPRequestHandler):
