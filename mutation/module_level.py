@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import libcst as cst
-from mutmut.mutation.mutators import mutation_operators, operator_assignment
+from mutmut.mutation.mutators import mutation_operators, operator_assignment, operator_string
 from mutmut.utils.format_utils import get_module_from_key
 
 from mutation.targets import ROOT, TARGETS, module_of
@@ -178,7 +178,12 @@ def mutants_of(path: Path) -> list[Mutant]:
                 # `TABLE = None` only shows that the module imports; a model field's default is kept.
                 if operator is operator_assignment and region is not node:
                     continue
-                for mutated_node in operator(node):
+                variants = list(operator(node))
+                if operator is operator_string and not _is_raw(node):
+                    # One mutant per table entry or field value (`"XXsmsXX"`): its lower and upper
+                    # case twins would be refused or accepted alike. Regexes keep all three.
+                    variants = variants[:1]
+                for mutated_node in variants:
                     mutated = module.deep_replace(node, mutated_node)
                     assert isinstance(mutated, cst.Module)
                     code = mutated.code
@@ -192,6 +197,10 @@ def mutants_of(path: Path) -> list[Mutant]:
                     removed, added, line = _changed_lines(lines, code.splitlines())
                     mutants.append(Mutant(module_name, scope, line, removed, added, code))
     return mutants
+
+
+def _is_raw(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.SimpleString) and "r" in node.prefix.lower()
 
 
 def _changed_lines(before: list[str], after: list[str]) -> tuple[tuple[str, ...], tuple[str, ...], int]:
@@ -223,8 +232,17 @@ def tests_by_module() -> dict[str, list[str]]:
         module_of(path): {module_of(other) for other in TARGETS if _imports(other, module_of(path))}
         for path in TARGETS
     }
+
+    def own_files_first(module: str):
+        name = module.rpartition(".")[2]
+        own = (f"test_{name}.py", f"test_rules_{name}.py")
+        return lambda test: (test.split("::")[0].rpartition("/")[2] not in own, test)
+
+    # The module's own test files first: pytest runs them first, and -x stops at the first failure.
     return {
-        module: sorted(tests[module].union(*(tests[other] for other in importers[module])))
+        module: sorted(
+            tests[module].union(*(tests[other] for other in importers[module])), key=own_files_first(module)
+        )
         for module in tests
     }
 
