@@ -46,10 +46,16 @@ class Mutant:
     removed: tuple[str, ...]  # the changed lines, as in a diff
     added: tuple[str, ...]
     source: str  # the whole mutated module
+    number: int  # its place among the module's mutants (mutmut numbers its own likewise)
 
     @property
     def name(self) -> str:
-        return f"{self.module}:{self.line}:{self.scope}"
+        return f"{self.module}:{self.scope}__{self.number}"
+
+    @property
+    def change(self) -> tuple:
+        """What identifies the mutant across runs (line numbers and numbering may shift)."""
+        return self.module, self.scope, self.removed, self.added
 
 
 # -- making the mutants -------------------------------------------------------------------------
@@ -195,7 +201,7 @@ def mutants_of(path: Path) -> list[Mutant]:
                         continue
                     seen.add(code)
                     removed, added, line = _changed_lines(lines, code.splitlines())
-                    mutants.append(Mutant(module_name, scope, line, removed, added, code))
+                    mutants.append(Mutant(module_name, scope, line, removed, added, code, len(mutants) + 1))
     return mutants
 
 
@@ -330,6 +336,7 @@ def _preload(tests: list[str]) -> None:
             continue
 
 
+DETECTED = {"killed", "timeout"}
 STATUS_BY_EXIT = {0: "survived", 1: "killed", 2: "killed", 3: "killed", 5: "no tests"}
 
 
@@ -342,7 +349,7 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
     # The unmutated modules first: every selection must pass, and its time bounds the mutants'.
     limits: dict[str, float] = {}
     for module, selected in tests.items():
-        if not selected:
+        if not selected or not any(mutant.module == module for mutant in mutants):
             continue
         started = time.monotonic()
         _, status = os.waitpid(_fork_pytest(selected, None), 0)
@@ -374,19 +381,32 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
             mutant, _ = running.pop(pid)
             code = os.waitstatus_to_exitcode(status)
             statuses[mutant.name] = STATUS_BY_EXIT.get(code, "killed" if code < 0 else "error")
+            print(f"{len(statuses)}/{len(mutants)} {statuses[mutant.name]:<9} {mutant.name}", flush=True)
     return statuses
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--recheck", action="store_true", help="only the mutants the last run did not kill")
     args = parser.parse_args(argv)
     mutants = [mutant for path in TARGETS for mutant in mutants_of(path)]
-    print(f"    {len(mutants)} module-level mutants", flush=True)
-    statuses = run(mutants, tests_by_module(), jobs=args.jobs)
+    statuses: dict[str, str] = {}
+    if args.recheck and RESULTS.exists():
+        before = {
+            (m["module"], m["scope"], tuple(m["removed"]), tuple(m["added"])): m["status"]
+            for m in json.loads(RESULTS.read_text())
+        }
+        statuses = {mutant.name: "killed" for mutant in mutants if before.get(mutant.change) in DETECTED}
+    todo = [mutant for mutant in mutants if mutant.name not in statuses]
+    print(f"    {len(mutants)} module-level mutants, {len(todo)} to test", flush=True)
+    statuses.update(run(todo, tests_by_module(), jobs=args.jobs))
     RESULTS.write_text(
         json.dumps(
-            [{**asdict(mutant), "source": None, "status": statuses[mutant.name]} for mutant in mutants],
+            [
+                {**asdict(mutant), "source": None, "name": mutant.name, "status": statuses[mutant.name]}
+                for mutant in mutants
+            ],
             indent=1,
         )
     )

@@ -100,7 +100,7 @@ def module_level_results() -> list[Result]:
             tuple(m["removed"]),
             tuple(m["added"]),
             m["status"],
-            f"{m['module']}:{m['line']}:{m['scope']}",
+            m["name"],
         )
         for m in stored
     ]
