@@ -336,7 +336,13 @@ def _preload(tests: list[str]) -> None:
             continue
 
 
-DETECTED = {"killed", "timeout"}
+DETECTED = {"killed", "timeout"}  # "error" (a broken run) is tested again
+
+
+def whole_files(tests: list[str]) -> list[str]:
+    return list(dict.fromkeys(test.split("::")[0] for test in tests))
+
+
 STATUS_BY_EXIT = {0: "survived", 1: "killed", 2: "killed", 3: "killed", 5: "no tests"}
 
 
@@ -358,6 +364,7 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
         limits[module] = 30 + 5 * (time.monotonic() - started)
 
     statuses: dict[str, str] = {}
+    retry: set[str] = set()
     queue = list(mutants)
     running: dict[int, tuple[Mutant, float]] = {}
     while queue or running:
@@ -366,7 +373,10 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
             if not tests[mutant.module]:
                 statuses[mutant.name] = "no tests"
                 continue
-            running[_fork_pytest(tests[mutant.module], mutant)] = (mutant, time.monotonic())
+            # A mutant that renames a test parameter (an enum value in an id) makes its node ids
+            # unknown (pytest's usage error): it is run again with the whole test files.
+            selected = whole_files(tests[mutant.module]) if mutant.name in retry else tests[mutant.module]
+            running[_fork_pytest(selected, mutant)] = (mutant, time.monotonic())
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == 0:
             time.sleep(0.05)
@@ -380,6 +390,10 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
         if pid in running:
             mutant, _ = running.pop(pid)
             code = os.waitstatus_to_exitcode(status)
+            if code == 4 and mutant.name not in retry:
+                retry.add(mutant.name)
+                queue.insert(0, mutant)
+                continue
             statuses[mutant.name] = STATUS_BY_EXIT.get(code, "killed" if code < 0 else "error")
             print(f"{len(statuses)}/{len(mutants)} {statuses[mutant.name]:<9} {mutant.name}", flush=True)
     return statuses
