@@ -3,31 +3,42 @@
     python -m admin.accounts create [--name NAME] [--api-key KEY] [--callback-url URL]
     python -m admin.accounts list
     python -m admin.accounts rotate-secret ACCOUNT_ID
-    python -m admin.accounts rotate-signature-secret ACCOUNT_ID
+    python -m admin.accounts rotate-signature-secret ACCOUNT_ID [--stage | --activate]
     python -m admin.accounts set-callback ACCOUNT_ID (URL | --clear)
     python -m admin.accounts register-application ACCOUNT_ID --public-key-file PEM [--name NAME]
     python -m admin.accounts list-applications ACCOUNT_ID
 
 Every command takes `--table NAME` or `--stack STACK_NAME` (the table is then read from the
 stack's WorkflowsTableName output), and `--endpoint-url` (e.g. the local stack's moto URL),
-`--region`, `--json`. Output is `key=value` lines, one line per item for lists (values are
+`--region`, `--json`. Against the local stack (an endpoint on 127.0.0.1 or localhost) the
+endpoint is all it needs: the local stack's region and any credentials are used unless
+configured. Elsewhere the region and credentials come from the usual AWS settings (environment,
+profile, instance role). Output is `key=value` lines, one line per item for lists (values are
 shell-quoted when needed); secrets are printed once, when created or rotated, and never listed.
-Exit status: 0 done, 1 not found or already exists, 2 usage or invalid input.
+Exit status: 0 done, 1 not found, already exists or AWS refused or unreachable, 2 usage, invalid
+input or no AWS region/credentials.
+
+Callback URLs must be https to a public host; loopback (http too) is allowed only against the
+local stack: with `--endpoint-url` on this machine, or ALLOW_HTTP_LOOPBACK_CALLBACKS=true.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
+import os
 import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
-from botocore.exceptions import ClientError
+import botocore.session
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from dispatch.domain.accounts import (
     AccountExists,
@@ -38,13 +49,18 @@ from dispatch.domain.accounts import (
     validate_callback_url,
 )
 from dispatch.domain.applications import InvalidPublicKey
-from dispatch.storage.account_repository import AccountRepository
+from dispatch.storage.account_repository import AccountRepository, NoStagedSecret
+from dispatch.storage.table import DynamoDBTable
+from local_stack import LOCAL_REGION
 
 OK, FAILED, USAGE = 0, 1, 2
 TABLE_OUTPUT = "WorkflowsTableName"
 ACCOUNT_FIELDS = ("account_id", "api_key", "name", "created_at")
 APPLICATION_FIELDS = ("application_id", "account_id", "name", "created_at")
-EPILOG = "Exit status: 0 done, 1 not found or already exists, 2 usage or invalid input."
+EPILOG = (
+    "Exit status: 0 done, 1 not found, already exists or AWS refused or unreachable, "
+    "2 usage, invalid input or no AWS region/credentials."
+)
 
 
 class CommandError(Exception):
@@ -77,11 +93,25 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("list", parents=[common], help="list accounts (never their secrets)")
 
-    for name, what in [
-        ("rotate-secret", "replace the API secret; prints the new one once"),
-        ("rotate-signature-secret", "replace the callback signature secret; prints it once"),
-    ]:
-        commands.add_parser(name, parents=[common], help=what).add_argument("account_id")
+    commands.add_parser(
+        "rotate-secret", parents=[common], help="replace the API secret; prints the new one once"
+    ).add_argument("account_id")
+    rotate_signature = commands.add_parser(
+        "rotate-signature-secret",
+        parents=[common],
+        help="replace the callback signature secret; prints it once (--stage, then --activate, "
+        "for a rotation the customer can overlap)",
+    )
+    rotate_signature.add_argument("account_id")
+    phase = rotate_signature.add_mutually_exclusive_group()
+    phase.add_argument(
+        "--stage",
+        action="store_true",
+        help="generate the next secret and print it; callbacks keep the current one",
+    )
+    phase.add_argument(
+        "--activate", action="store_true", help="sign callbacks with the staged secret from now on"
+    )
 
     callback = commands.add_parser(
         "set-callback", parents=[common], help="set or clear the default callback URL"
@@ -112,6 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.status
+    except EndpointConnectionError as error:
+        hint = " (is the local stack running? make run)" if _is_loopback(args.endpoint_url) else ""
+        print(f"error: {error}{hint}", file=sys.stderr)
+        return FAILED
+    except (BotoCoreError, ClientError) as error:  # one line, never a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return FAILED
     _print(records, as_json=args.json, as_list=args.command.startswith("list"))
     if note:
         print(note, file=sys.stderr)
@@ -126,7 +163,7 @@ ONCE = "(secrets are shown only now: store them safely)"
 
 def _create(accounts: AccountRepository, args: argparse.Namespace) -> Result:
     if args.callback_url:
-        _valid_callback_url(args.callback_url)
+        _valid_callback_url(args.callback_url, args)
     try:
         account = create_account(
             accounts,
@@ -134,6 +171,7 @@ def _create(accounts: AccountRepository, args: argparse.Namespace) -> Result:
             account_id=args.account_id,
             name=args.name,
             callback_url=args.callback_url,
+            allow_loopback_callback=_local(args),
         )
     except AccountExists as error:
         raise CommandError(str(error), FAILED) from None
@@ -162,15 +200,31 @@ def _rotate_secret(accounts: AccountRepository, args: argparse.Namespace) -> Res
 
 
 def _rotate_signature_secret(accounts: AccountRepository, args: argparse.Namespace) -> Result:
-    with _account(args.account_id):
-        secret = accounts.rotate_signature_secret(args.account_id)
+    try:
+        with _account(args.account_id):
+            if args.stage:
+                secret = accounts.stage_signature_secret(args.account_id)
+                note = (
+                    f"{ONCE}\n(staged: callbacks are still signed with the current secret; once the"
+                    " customer verifies with both, run rotate-signature-secret --activate)"
+                )
+                return [{"account_id": args.account_id, "next_signature_secret": secret}], note
+            if args.activate:
+                accounts.activate_signature_secret(args.account_id)
+                note = "(callbacks are signed with the staged secret from now on)"
+                return [{"account_id": args.account_id, "activated": "true"}], note
+            secret = accounts.rotate_signature_secret(args.account_id)
+    except NoStagedSecret:
+        raise CommandError(
+            f"account {args.account_id!r} has no staged secret: run --stage first", FAILED
+        ) from None
     return [{"account_id": args.account_id, "signature_secret": secret}], ONCE
 
 
 def _set_callback(accounts: AccountRepository, args: argparse.Namespace) -> Result:
-    url = None if args.clear else _valid_callback_url(args.url)
+    url = None if args.clear else _valid_callback_url(args.url, args)
     with _account(args.account_id):
-        accounts.set_callback_url(args.account_id, url)
+        accounts.set_callback_url(args.account_id, url, allow_loopback=_local(args))
     return [{"account_id": args.account_id, "callback_url": url or ""}], None
 
 
@@ -218,9 +272,16 @@ def _account(account_id: str) -> Iterator[None]:
         raise CommandError(f"no account {account_id!r}", FAILED) from None
 
 
-def _valid_callback_url(url: str) -> str:
+def _local(args: argparse.Namespace) -> bool:
+    """Whether this is the local stack, whose functions deliver callbacks to loopback too."""
+    if os.environ.get("ALLOW_HTTP_LOOPBACK_CALLBACKS") == "true":
+        return True
+    return _is_loopback(args.endpoint_url)
+
+
+def _valid_callback_url(url: str, args: argparse.Namespace) -> str:
     try:
-        return validate_callback_url(url)
+        return validate_callback_url(url, allow_loopback=_local(args))
     except InvalidCallbackUrl as error:
         raise CommandError(f"callback URL {error}", USAGE) from None
 
@@ -230,9 +291,55 @@ def _only(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _table(args: argparse.Namespace) -> Any:
-    session = boto3.Session(region_name=args.region)
+    session = _session(args.region, args.endpoint_url)
     table_name = args.table or _table_of_stack(session, args.stack, args.endpoint_url)
-    return session.resource("dynamodb", endpoint_url=args.endpoint_url).Table(table_name)
+    return DynamoDBTable(session.client("dynamodb", endpoint_url=args.endpoint_url), table_name)
+
+
+def _session(region: str | None, endpoint_url: str | None) -> boto3.Session:
+    """A session with a region and credentials, or a one-line CommandError that says what is
+    missing. The local stack needs neither: moto takes any credentials, and its region is known."""
+    local = _is_loopback(endpoint_url)
+    try:
+        configured = botocore.session.Session()
+        if local:  # don't ask an instance or container metadata service for keys moto ignores
+            resolver = configured.get_component("credential_provider")
+            for provider in ("container-role", "iam-role"):
+                resolver.remove(provider)
+        session = boto3.Session(botocore_session=configured, region_name=region)
+        region = session.region_name
+        has_credentials = session.get_credentials() is not None
+    except BotoCoreError as error:  # e.g. an AWS_PROFILE that does not exist
+        raise CommandError(str(error), USAGE) from None
+    if not region and not local:
+        raise CommandError(
+            "no AWS region: pass --region, or set AWS_DEFAULT_REGION or a profile's region", USAGE
+        )
+    if not has_credentials and not local:
+        raise CommandError(
+            "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), "
+            "or run `aws configure`",
+            USAGE,
+        )
+    if local and not has_credentials:
+        return boto3.Session(
+            region_name=region or LOCAL_REGION, aws_access_key_id="local", aws_secret_access_key="local"
+        )
+    if local and not region:
+        return boto3.Session(botocore_session=configured, region_name=LOCAL_REGION)
+    return session
+
+
+def _is_loopback(endpoint_url: str | None) -> bool:
+    host = urlsplit(endpoint_url).hostname if endpoint_url else None
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _table_of_stack(session: boto3.Session, stack_name: str, endpoint_url: str | None) -> str:

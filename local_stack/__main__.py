@@ -32,8 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     if not args.no_demo:
         print(flush=True)
+        stepfunctions = stack.client("stepfunctions")
+        executions = stack.state_machine_arn.replace(":stateMachine:", ":execution:")
         workflow = run_demo(
-            stack.api_url, settings.api_key, settings.api_secret, expiry_time=args.demo_expiry
+            stack.api_url,
+            settings.api_key,
+            settings.api_secret,
+            expiry_time=args.demo_expiry,
+            describe_execution=lambda uuid_: stepfunctions.describe_execution(
+                executionArn=f"{executions}:{uuid_}"
+            ),
         )
         print(execution_summary(stack, workflow["dispatch_uuid"]), flush=True)
         status = 0 if workflow["status"] == "completed" else 1
@@ -68,7 +76,7 @@ def execution_summary(stack: LocalStack, dispatch_uuid: str) -> str:
     states = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
     status = stepfunctions.describe_execution(executionArn=arn)["status"]
     return (
-        f"Step Functions execution {dispatch_uuid} ({status}, {len(states)} state transitions so far):\n  "
+        f"Step Functions execution {dispatch_uuid} ({status}, {len(states)} state transitions):\n  "
         + " -> ".join(states)
     )
 

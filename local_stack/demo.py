@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import requests
 
-MESSENGER_RECIPIENT_NEVER_READS = "4200000000000001"
-SMS_RECIPIENT_DELIVERED = "447700900123"
+from dispatch.api.examples import example_workflow
 
 
 def text_step(channel: str, to: str, text: str, failover: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -29,20 +29,11 @@ def text_step(channel: str, to: str, text: str, failover: dict[str, Any] | None 
 
 
 def canonical_request(expiry_time: int) -> dict[str, Any]:
-    """Messenger first, condition `read` within `expiry_time`; then SMS."""
-    text = "Your order has shipped!"
-    return {
-        "template": "failover",
-        "workflow": [
-            text_step(
-                "messenger",
-                MESSENGER_RECIPIENT_NEVER_READS,
-                text,
-                {"expiry_time": expiry_time, "condition_status": "read"},
-            ),
-            text_step("sms", SMS_RECIPIENT_DELIVERED, text),
-        ],
-    }
+    """The project's example body (dispatch/api/example_workflow.json): Messenger first, to the
+    sandbox's `...01` that never reads, condition `read` within `expiry_time`; then SMS to `...23`."""
+    body = example_workflow()
+    body["workflow"][0]["failover"]["expiry_time"] = expiry_time
+    return body
 
 
 class Timeline:
@@ -90,8 +81,11 @@ def run_demo(
     expiry_time: int = 15,
     timeout: float = 55.0,
     out: TextIO = sys.stdout,
+    describe_execution: Callable[[str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Submit the canonical workflow and follow it until it ends; return its final state."""
+    """Submit the canonical workflow and follow it until it ends; return its final state.
+    With `describe_execution` (Step Functions' DescribeExecution for a dispatch_uuid), the
+    timeline also shows when the workflow's execution ended."""
     session = requests.Session()
     session.auth = (api_key, api_secret)
     started = time.monotonic()
@@ -113,9 +107,30 @@ def run_demo(
             timeline.event(
                 ("done",), f"workflow {workflow['status'].upper()} in {time.monotonic() - started:.1f}s"
             )
+            if describe_execution is not None:
+                _show_execution_end(timeline, workflow, describe_execution)
             return workflow
         time.sleep(0.2)
     raise TimeoutError(f"workflow {dispatch_uuid} still in progress after {timeout}s")
+
+
+def _show_execution_end(
+    timeline: Timeline, workflow: dict[str, Any], describe_execution: Callable[[str], dict[str, Any]]
+) -> None:
+    """The execution ends with its workflow: say when, measured from the workflow's end."""
+    deadline = time.monotonic() + 10
+    execution = describe_execution(workflow["dispatch_uuid"])
+    while execution["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        execution = describe_execution(workflow["dispatch_uuid"])
+    if execution["status"] == "RUNNING":
+        timeline.event(("execution",), "execution still RUNNING 10 s after the workflow ended")
+        return
+    lag = execution["stopDate"].timestamp() - _epoch(workflow["finished_at"])
+    timeline.event(
+        ("execution",),
+        f"execution {execution['status']} {lag:.1f} s after the workflow {workflow['status']}",
+    )
 
 
 def _show_step(timeline: Timeline, step: dict[str, Any], expiry_time: int) -> None:

@@ -100,7 +100,8 @@ def sqs_event_sources(cfn: dict[str, Any], resources: dict[str, str], sqs: Any, 
             continue
         properties = resource["Properties"]
         queue_logical_id = properties["EventSourceArn"]["Fn::GetAtt"][0]
-        function_logical_id = properties["FunctionName"]["Ref"]
+        function = properties["FunctionName"]  # {"Ref": id}, or {"Fn::GetAtt": [id, "Arn"]} (latest_versions)
+        function_logical_id = function["Ref"] if "Ref" in function else function["Fn::GetAtt"][0]
         queue_url = resources[queue_logical_id]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"

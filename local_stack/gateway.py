@@ -1,6 +1,11 @@
 """A small local stand-in for API Gateway (HTTP API, payload 2.0), built from the OpenAPI body
 that the SAM transform generates from `template.yaml`: same routes, same Lambda authorizer
-(with its result cache), same event shape. moto does not serve HTTP APIs itself."""
+(with its result cache), same event shape. moto does not serve HTTP APIs itself.
+
+It holds a burst (a deep listen backlog, a thread per connection) and applies the HTTP API's
+request quotas: a payload of at most 10 MB (413) and at most 10240 bytes of request line and
+header values together (414 when the request line alone is over, else 431). Whatever the gateway
+itself refuses is an RFC 7807 problem body (application/problem+json), never an HTML page."""
 
 from __future__ import annotations
 
@@ -13,13 +18,22 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local_stack.docs import docs_response
 
-_FUNCTION_IN_URI = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}")
+# `${Function.Arn}`, or `${FunctionAliaslive}` where the template calls a function's alias.
+_FUNCTION_IN_URI = re.compile(r"\$\{([A-Za-z0-9]+?)(?:\.Arn|Alias[A-Za-z0-9]+)\}")
+_ALIAS = re.compile(r"^([A-Za-z0-9]+?)Alias[A-Za-z0-9]+$")
+
+# HTTP API quotas (AWS docs, "Quotas for configuring and running an HTTP API"): not adjustable.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+MAX_REQUEST_LINE_AND_HEADERS_BYTES = 10240
+DISCARD_BYTES = 4 * MAX_PAYLOAD_BYTES  # a refused body up to this size is read and dropped
+ERRORS_BASE = "https://developer.vonage.com/api-errors"
 
 Invoke = Callable[[str, dict[str, Any]], tuple[Any, bool]]  # (logical id, event) -> (result, failed)
 
@@ -50,7 +64,10 @@ def _logical_id_from_uri(uri: Any) -> str:
         if isinstance(
             sub, list
         ):  # ["...${__FunctionArn__}...", {"__FunctionArn__": {"Fn::GetAtt": [id, "Arn"]}}]
-            return next(iter(sub[1].values()))["Fn::GetAtt"][0]
+            function = next(iter(sub[1].values()))
+            if "Ref" in function:  # {"Ref": "<id>Alias<name>"}
+                return _ALIAS.sub(r"\1", function["Ref"])
+            return function["Fn::GetAtt"][0]
         match = _FUNCTION_IN_URI.search(sub)
         if match:
             return match.group(1)
@@ -71,7 +88,8 @@ def routes_from_cloudformation(cfn: dict[str, Any], api_logical_id: str = "HttpA
         )
     routes = []
     for path, operations in body["paths"].items():
-        pattern = re.compile("^" + re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
+        # API Gateway also matches a path with a trailing slash to its route (and passes it on as is).
+        pattern = re.compile("^" + re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "/?$")
         for method, operation in operations.items():
             security = next(iter(operation.get("security", [{}])[0] or {"NONE": []}), "NONE")
             routes.append(
@@ -102,8 +120,7 @@ class LocalHttpApi:
         self.authorizers = authorizers
         self._invoke = invoke
         self._auth_cache: dict[tuple[str, str], tuple[float, dict]] = {}
-        self._server = ThreadingHTTPServer((host, port), self._request_handler())
-        self._server.daemon_threads = True
+        self._server = _BurstServer((host, port), self._request_handler())
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -184,14 +201,82 @@ class LocalHttpApi:
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                try:
-                    status, headers, payload = gateway.handle(
-                        self.command, self.path, dict(self.headers), body
+                refused = self._refusal()
+                if refused is not None:
+                    status, headers, payload = refused
+                    self._discard_body()
+                else:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else b""
+                    try:
+                        status, headers, payload = gateway.handle(
+                            self.command, self.path, dict(self.headers), body
+                        )
+                    except Exception:  # the gateway itself must never drop a connection
+                        status, headers, payload = _gateway_message(500, "Internal Server Error")
+                self._send(status, headers, payload)
+
+            def _refusal(self) -> tuple[int, dict, bytes] | None:
+                """API Gateway's answer to a request over its quotas, before reading the body."""
+                line = len(self.requestline.encode("latin-1", "replace"))
+                values = sum(len(value.encode("latin-1", "replace")) for value in self.headers.values())
+                limit = MAX_REQUEST_LINE_AND_HEADERS_BYTES
+                if line > limit:
+                    return problem(414, "URI Too Long", f"The request line is over {limit} bytes.")
+                if line + values > limit:
+                    return problem(
+                        431,
+                        "Request Header Fields Too Large",
+                        f"The request line and header values are over {limit} bytes together.",
                     )
-                except Exception:  # the gateway itself must never drop a connection
-                    status, headers, payload = _gateway_message(500, "Internal Server Error")
+                raw_length = self.headers.get("Content-Length") or "0"
+                if not raw_length.isdigit():
+                    return problem(400, "Bad request", "The Content-Length header is not a number.")
+                if int(raw_length) > MAX_PAYLOAD_BYTES:
+                    return problem(
+                        413, "Payload Too Large", f"The request body is over {MAX_PAYLOAD_BYTES} bytes."
+                    )
+                return None
+
+            def _discard_body(self) -> None:
+                """Read a refused body, up to a bound, so that the client reads our answer instead of
+                a reset; beyond it, close the connection."""
+                raw_length = self.headers.get("Content-Length") or "0"
+                length = int(raw_length) if raw_length.isdigit() else DISCARD_BYTES + 1
+                if length > DISCARD_BYTES:
+                    self.close_connection = True
+                    return
+                while length > 0:
+                    chunk = self.rfile.read(min(length, 1 << 20))
+                    if not chunk:
+                        break
+                    length -= len(chunk)
+
+            def handle_expect_100(self) -> bool:
+                # A client that asks first (curl does for large bodies) gets the refusal instead.
+                refused = self._refusal()
+                if refused is None:
+                    return super().handle_expect_100()
+                self.close_connection = True
+                self._send(*refused)
+                return False
+
+            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+                """http.server's own refusals (request line or a header line over 64 KB, too many
+                headers, a malformed request): problem bodies instead of its HTML page."""
+                self.close_connection = True
+                try:
+                    title = HTTPStatus(code).phrase
+                except ValueError:
+                    title = message or "Error"
+                detail = explain or message or title
+                if code == HTTPStatus.REQUEST_URI_TOO_LONG:
+                    detail = f"The request line is over {MAX_REQUEST_LINE_AND_HEADERS_BYTES} bytes."
+                elif code == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
+                    detail = f"The request headers are over {MAX_REQUEST_LINE_AND_HEADERS_BYTES} bytes."
+                self._send(*problem(code, title, detail))
+
+            def _send(self, status: int, headers: dict, payload: bytes) -> None:
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -212,8 +297,22 @@ class LocalHttpApi:
         return Handler
 
 
+class _BurstServer(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 resets connections when a burst of clients connects
+    # faster than the accept loop runs; the kernel caps this at net.core.somaxconn.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def _gateway_message(status: int, message: str) -> tuple[int, dict, bytes]:
     return status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
+
+
+def problem(status: int, title: str, detail: str) -> tuple[int, dict, bytes]:
+    """An RFC 7807 problem answer of the gateway itself (its quotas, malformed requests)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    body = {"type": f"{ERRORS_BASE}#{slug}", "title": title, "detail": detail, "instance": str(uuid.uuid4())}
+    return status, {"Content-Type": "application/problem+json"}, json.dumps(body).encode()
 
 
 def _event(route, path, query, headers, body, path_parameters, url, authorizer_context) -> dict[str, Any]:

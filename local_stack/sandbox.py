@@ -20,6 +20,12 @@ A message's fate depends on the last two characters of its `to`:
 
 Webhooks that meet a 429/5xx answer or a connection failure are retried with a short doubling
 backoff (at most 5 tries): an at-least-once delivery like Vonage's, scaled down for local use.
+
+With `event_log` (a file path; `LOCAL_SANDBOX_LOG` in the local stack) every send attempt and
+every status delivery is appended as one JSON line with its times, for the load benchmark:
+{"event": "send", "t", "client_ref", "suffix", "http_status"} and {"event": "status",
+"client_ref", "message_uuid", "status", "posted_at", "answered_at", "http_status", "tries"}.
+No recipient or text is logged.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +60,11 @@ ERRORS = "https://developer.vonage.com/api-errors"
 CHANNELS = {"sms", "mms", "messenger", "viber_service", "whatsapp", "rcs"}
 CHANNELS_WITH_READ = {"messenger", "viber_service", "whatsapp", "rcs"}
 USAGE = {"currency": "EUR", "price": "0.0333"}
+# The error of each failed status: (code, reason).
+FAILURE_ERRORS = {
+    "rejected": (1300, "Not part of the provider network"),
+    "undeliverable": (1320, "The provider could not be reached"),
+}
 WEBHOOK_TIMEOUT = (3, 15)
 WEBHOOK_TRIES = 5
 WEBHOOK_BACKOFF = 0.2
@@ -115,6 +127,7 @@ class SandboxMessagesApi:
         signature_secret: str,
         status_delay: float = 0.2,
         default_status_url: str | None = None,
+        event_log: str | None = None,
     ):
         self.host, self.port = host, port
         self.api_key, self.api_secret, self.signature_secret = api_key, api_secret, signature_secret
@@ -125,6 +138,9 @@ class SandboxMessagesApi:
         self.deliveries: list[dict] = []
         self._lock = threading.Lock()
         self._throttled: set[str] = set()  # recipients ending in 06 that already got their 429
+        self._gates: dict[str, threading.Event] = {}  # recipient -> statuses wait until it is set
+        self._event_log_path = event_log
+        self._event_log = None
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -138,6 +154,8 @@ class SandboxMessagesApi:
 
     def start(self) -> None:
         self._stopping.clear()
+        if self._event_log_path and self._event_log is None:
+            self._event_log = open(self._event_log_path, "a", buffering=1)  # noqa: SIM115 (closed in stop)
         self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
         self._server.sandbox = self  # type: ignore[attr-defined]
         # A short poll interval keeps stop() quick (shutdown waits for the serve loop's next poll).
@@ -156,6 +174,19 @@ class SandboxMessagesApi:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        with self._lock:
+            if self._event_log is not None:
+                self._event_log.close()
+                self._event_log = None
+
+    def log_event(self, **event) -> None:
+        """Append one event to the event log, if there is one (a line per event, flushed)."""
+        if self._event_log_path is None:
+            return
+        line = json.dumps(event)
+        with self._lock:
+            if self._event_log is not None:
+                self._event_log.write(line + "\n")
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -235,14 +266,28 @@ class SandboxMessagesApi:
 
     # --- status webhooks ----------------------------------------------------------------------
 
+    def hold_statuses(self, to: str) -> threading.Event:
+        """For tests that need a status to come at a chosen moment: the statuses of messages to
+        `to` are held until the returned event is set (then they follow at the usual pace)."""
+        gate = threading.Event()
+        with self._lock:
+            self._gates[to] = gate
+        return gate
+
     def _post_statuses(self, url: str, message_uuid: str, message: dict, suffix: str) -> None:
-        try:
-            for status in status_sequence(suffix, message["channel"]):
-                if self._stopping.wait(self.status_delay):
-                    return
-                self._deliver(url, self._status_body(message_uuid, message, status))
-        except Exception:
-            logger.exception("sandbox status thread for %s failed", message_uuid)
+        gate = self._gates.get(message["to"])
+        while gate is not None and not gate.wait(0.05):
+            if self._stopping.is_set():
+                return
+        # One session per message: its statuses reuse one connection.
+        with requests.Session() as session:
+            try:
+                for status in status_sequence(suffix, message["channel"]):
+                    if self._stopping.wait(self.status_delay):
+                        return
+                    self._deliver(url, self._status_body(message_uuid, message, status), session)
+            except Exception:
+                logger.exception("sandbox status thread for %s failed", message_uuid)
 
     @staticmethod
     def _status_body(message_uuid: str, message: dict, status: str) -> dict:
@@ -259,24 +304,28 @@ class SandboxMessagesApi:
         if status in ("submitted", "delivered"):
             body["usage"] = dict(USAGE)
         if status in ("rejected", "undeliverable"):
+            # As Messages v1 posts failures: the code ends the type URL and is the title, the
+            # human reason is the detail.
+            code, reason = FAILURE_ERRORS[status]
             body["error"] = {
-                "type": f"{ERRORS}/messages#1300" if status == "rejected" else f"{ERRORS}/messages#1320",
-                "title": "Rejected" if status == "rejected" else "Undeliverable",
-                "detail": f"The message was {status} (sandbox recipient suffix {message['to'][-2:]})",
+                "type": f"{ERRORS}/messages#{code}",
+                "title": code,
+                "detail": reason,
                 "instance": str(uuid.uuid4()),
             }
         return body
 
-    def _deliver(self, url: str, body: dict) -> None:
+    def _deliver(self, url: str, body: dict, session: requests.Session) -> None:
         raw = json.dumps(body).encode()
         backoff = WEBHOOK_BACKOFF
+        posted_at = time.time()
         for attempt in range(1, WEBHOOK_TRIES + 1):
             headers = {
                 "Content-Type": "application/json",
                 "Authorization": sign_webhook(raw, secret=self.signature_secret, api_key=self.api_key),
             }
             try:
-                http_status: int | None = requests.post(
+                http_status: int | None = session.post(
                     url, data=raw, headers=headers, timeout=WEBHOOK_TIMEOUT
                 ).status_code
             except requests.RequestException as error:
@@ -292,10 +341,20 @@ class SandboxMessagesApi:
                         "http_status": http_status,
                     }
                 )
-            if http_status is not None and http_status != 429 and http_status < 500:
-                return
-            if attempt == WEBHOOK_TRIES or self._stopping.wait(backoff):
-                logger.warning("sandbox gave up delivering %s to %s", body["status"], url)
+            done = http_status is not None and http_status != 429 and http_status < 500
+            if done or attempt == WEBHOOK_TRIES or self._stopping.wait(backoff):
+                self.log_event(
+                    event="status",
+                    client_ref=body.get("client_ref"),
+                    message_uuid=body["message_uuid"],
+                    status=body["status"],
+                    posted_at=posted_at,
+                    answered_at=time.time(),
+                    http_status=http_status,
+                    tries=attempt,
+                )
+                if not done:
+                    logger.warning("sandbox gave up delivering %s to %s", body["status"], url)
                 return
             backoff *= 2
 
@@ -323,9 +382,16 @@ class _Handler(BaseHTTPRequestHandler):
                 500,
                 SendError(500, "Internal error", "The sandbox failed", "internal-error").body,
             )
+        to = body.get("to") if isinstance(body, dict) else None
         with sandbox._lock:
-            to = body.get("to") if isinstance(body, dict) else None
             sandbox.attempts.append({"path": self.path, "to": to, "body": body, "http_status": status})
+        sandbox.log_event(
+            event="send",
+            t=time.time(),
+            client_ref=body.get("client_ref") if isinstance(body, dict) else None,
+            suffix=to[-2:] if isinstance(to, str) else None,
+            http_status=status,
+        )
         self._answer(status, answer)
 
     def do_GET(self) -> None:  # noqa: N802

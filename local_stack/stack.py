@@ -1,6 +1,10 @@
 """The embedded local stack: moto (DynamoDB, Step Functions executing the real ASL, Lambda,
 S3, IAM, Secrets Manager) with `template.yaml` deployed into it, a local HTTP API for the
-template's routes, and the sandbox Messages API. No AWS account, no Docker."""
+template's routes, the sandbox Messages API, and the functions in their own worker processes.
+No AWS account, no Docker.
+
+It keeps everything in memory: stopping or restarting it loses every workflow, including those
+in flight. It is for development, demos, tests and load tests of an integration, not a server."""
 
 from __future__ import annotations
 
@@ -17,10 +21,12 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from local_stack import LOCAL_REGION, moto_speedups
 from local_stack.deploy import deploy, install_moto_adapters
 from local_stack.event_sources import sqs_event_sources
+from local_stack.execution_events import ExecutionStatusEvents
 from local_stack.gateway import LocalHttpApi, routes_from_cloudformation
-from local_stack.lambda_runtime import InProcessLambdaRuntime
+from local_stack.lambda_runtime import FunctionSpec, LambdaRuntime
 from local_stack.sandbox import SandboxMessagesApi
 
 MESSAGES_API_SECRET_NAME = "workflows-api/messages-api"
@@ -39,7 +45,7 @@ class LocalStackSettings:
     api_port: int = field(default_factory=lambda: _env_int("LOCAL_API_PORT", 3000))
     moto_port: int = field(default_factory=lambda: _env_int("LOCAL_MOTO_PORT", 5000))
     sandbox_port: int = field(default_factory=lambda: _env_int("LOCAL_SANDBOX_PORT", 3100))
-    region: str = field(default_factory=lambda: os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    region: str = field(default_factory=lambda: os.environ.get("AWS_DEFAULT_REGION", LOCAL_REGION))
     stack_name: str = "workflows-api"
     # Lowering the 15 s minimum of Dispatch is allowed here only, so tests and demos run quickly.
     min_expiry_time: int = field(default_factory=lambda: _env_int("LOCAL_MIN_EXPIRY_TIME", 15))
@@ -51,6 +57,10 @@ class LocalStackSettings:
     # Callback retries: first delay and longest delay, seconds (AWS defaults: 5 and 900).
     callback_retry_base: int = field(default_factory=lambda: _env_int("LOCAL_CALLBACK_RETRY_BASE", 1))
     callback_retry_max: int = field(default_factory=lambda: _env_int("LOCAL_CALLBACK_RETRY_MAX", 30))
+    # A file the sandbox appends its sends and status deliveries to (JSON lines), for `make load`.
+    sandbox_log: str | None = field(default_factory=lambda: os.environ.get("LOCAL_SANDBOX_LOG") or None)
+    # Execution environments (worker processes) per function, as Lambda's concurrency per function.
+    lambda_concurrency: int = field(default_factory=lambda: _env_int("LOCAL_LAMBDA_CONCURRENCY", 4))
 
 
 def free_port(host: str) -> int:
@@ -64,7 +74,7 @@ class LocalStack:
 
     def __init__(self, settings: LocalStackSettings | None = None) -> None:
         self.settings = settings or LocalStackSettings()
-        self.runtime = InProcessLambdaRuntime()
+        self.runtime = LambdaRuntime(concurrency=self.settings.lambda_concurrency)
         self.sandbox: SandboxMessagesApi | None = None
         self.gateway: LocalHttpApi | None = None
         self.deployment: dict[str, Any] = {}
@@ -80,9 +90,12 @@ class LocalStack:
             s.moto_port = free_port(s.host)
         self._configure_environment()
         install_moto_adapters()
+        moto_speedups.install()
         self.runtime.install()
         self._moto = ThreadedMotoServer(ip_address=s.host, port=s.moto_port, verbose=False)
         self._moto.start()
+        # The workers' zygote imports boto3 & co. while the template deploys.
+        self.runtime.start(dict(os.environ))
 
         self.signature_secret = signature_secret = secrets.token_urlsafe(32)
         provider_key, provider_secret = "sandbox-key", secrets.token_urlsafe(24)
@@ -93,6 +106,7 @@ class LocalStack:
             api_secret=provider_secret,
             signature_secret=signature_secret,
             status_delay=s.status_delay,
+            event_log=s.sandbox_log,
         )
         self.sandbox.start()
 
@@ -118,6 +132,7 @@ class LocalStack:
             },
         )
         self._register_functions(session)
+        self.runtime.prewarm()
         # The demo account's callback signature secret: set it to verify callbacks with a known one.
         self.demo_signature_secret = self.create_account(
             s.api_key,
@@ -127,17 +142,19 @@ class LocalStack:
         ).signature_secret
 
         routes, authorizers = routes_from_cloudformation(self.deployment["cfn"])
-        self.gateway = LocalHttpApi(routes, authorizers, self.invoke_function, host=s.host, port=s.api_port)
+        self.gateway = LocalHttpApi(routes, authorizers, self.invoke_direct, host=s.host, port=s.api_port)
         self.gateway.start()
         self.event_sources = sqs_event_sources(
-            self.deployment["cfn"], self.deployment["resources"], self.client("sqs"), self.invoke_function
+            self.deployment["cfn"], self.deployment["resources"], self.client("sqs"), self.invoke_direct
         )
+        self.execution_events = ExecutionStatusEvents(session, invoke=self.invoke_function_arn)
+        self.event_sources.append(self.execution_events)
         for source in self.event_sources:
             source.start()
         return self
 
     def stop(self) -> None:
-        for server in (*self.event_sources, self.gateway, self.sandbox, self._moto):
+        for server in (*self.event_sources, self.gateway, self.sandbox, self.runtime, self._moto):
             if server is not None:
                 server.stop()
 
@@ -161,28 +178,45 @@ class LocalStack:
         )
 
     def _register_functions(self, session: Any) -> None:
-        """Tell the in-process runtime where each deployed function's code is, and give this
-        process the functions' environment (they share one process here)."""
-        # A layer's content is importable from the function, as from /opt/python on AWS.
-        for layer_dir in map(str, self.deployment["layers"]):
+        """Give the runtime each deployed function: its handler, code, layers, environment."""
+        layers = [str(layer_dir) for layer_dir in self.deployment["layers"]]
+        for layer_dir in layers:  # this process imports the layer too (create_account)
             if layer_dir not in sys.path:
                 sys.path.insert(0, layer_dir)
         lambda_client = session.client("lambda")
-        environment: dict[str, str] = {}
         for logical_id, physical_id in self.deployment["resources"].items():
             if self.deployment["cfn"]["Resources"][logical_id]["Type"] != "AWS::Lambda::Function":
                 continue
             configuration = lambda_client.get_function_configuration(FunctionName=physical_id)
-            self.runtime.register(
-                physical_id,
-                logical_id=logical_id,
-                code_dir=self.deployment["code"][logical_id],
-                handler=configuration["Handler"],
+            memory, timeout = (
+                int(configuration.get("MemorySize") or 128),
+                int(configuration.get("Timeout") or 3),
             )
-            for key, value in configuration.get("Environment", {}).get("Variables", {}).items():
-                if environment.setdefault(key, str(value)) != str(value):
-                    raise RuntimeError(f"Functions disagree on {key}; they share one process locally")
-        os.environ.update(environment)
+            environment = {
+                key: str(value)
+                for key, value in configuration.get("Environment", {}).get("Variables", {}).items()
+            }
+            # What the Lambda service sets in every execution environment.
+            environment.update(
+                {
+                    "AWS_LAMBDA_FUNCTION_NAME": physical_id,
+                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
+                    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                    "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{physical_id}",
+                }
+            )
+            self.runtime.register(
+                FunctionSpec(
+                    name=physical_id,
+                    logical_id=logical_id,
+                    arn=configuration["FunctionArn"],
+                    handler=configuration["Handler"],
+                    paths=(str(self.deployment["code"][logical_id]), *layers),
+                    environment=environment,
+                    memory=memory,
+                    timeout=timeout,
+                )
+            )
 
     # -- helpers for the CLI, the demo and the tests ----------------------------------------------
 
@@ -218,10 +252,22 @@ class LocalStack:
         return self.client("lambda")
 
     def invoke_function(self, logical_id: str, event: dict[str, Any]) -> tuple[Any, bool]:
-        """Invoke a deployed function through moto's Lambda API (as API Gateway would)."""
+        """Invoke a deployed function through moto's Lambda API (lambda:Invoke)."""
         response = self._lambda.invoke(FunctionName=self.physical_id(logical_id), Payload=json.dumps(event))
         payload = json.loads(response["Payload"].read() or b"null")
         return payload, "FunctionError" in response
+
+    def invoke_function_arn(self, function_arn: str, event: dict[str, Any]) -> tuple[Any, bool]:
+        """Invoke a deployed function by its ARN (as an EventBridge target names it)."""
+        response = self._lambda.invoke(FunctionName=function_arn, Payload=json.dumps(event))
+        payload = json.loads(response["Payload"].read() or b"null")
+        return payload, "FunctionError" in response
+
+    def invoke_direct(self, logical_id: str, event: dict[str, Any]) -> tuple[Any, bool]:
+        """Invoke a deployed function in its execution environment, as the Lambda service does for
+        API Gateway and event source mappings (no lambda:Invoke round trip through moto)."""
+        payload, failed = self.runtime.invoke(self.physical_id(logical_id), json.dumps(event))
+        return json.loads(payload or b"null"), failed
 
     def create_account(
         self,
@@ -236,8 +282,9 @@ class LocalStack:
         signature secret is random unless given)."""
         from dispatch.domain.accounts import create_account
         from dispatch.storage.account_repository import AccountRepository
+        from dispatch.storage.table import DynamoDBTable
 
-        table = boto3.resource("dynamodb", region_name=self.settings.region).Table(self.table_name)
+        table = DynamoDBTable(boto3.client("dynamodb", region_name=self.settings.region), self.table_name)
         return create_account(
             AccountRepository(table),
             api_key=api_key,
@@ -245,15 +292,20 @@ class LocalStack:
             account_id=account_id,
             signature_secret=signature_secret,
             callback_url=callback_url,
+            # The local stack's exception: callbacks to a receiver on this machine.
+            allow_loopback_callback=True,
         )
 
     def banner(self) -> str:
         s = self.settings
         venv_aws = Path(sys.executable).parent / "aws"
-        aws = str(venv_aws) if venv_aws.exists() else "aws"
+        aws = _shell_path(venv_aws) if venv_aws.exists() else "aws"
+        # Runnable as printed: moto takes any credentials, but the CLI insists on some and a region.
         endpoint = (
-            f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {aws} --endpoint-url {self.moto_url}"
+            f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {aws} "
+            f"--endpoint-url {self.moto_url} --region {s.region}"
         )
+        pythonpath = ":".join(_shell_path(path) for path in (ROOT, ROOT / "layers" / "dispatch"))
         return "\n".join(
             [
                 "Workflows API local stack is running (no AWS account, no Docker).",
@@ -269,6 +321,24 @@ class LocalStack:
                 f"  {endpoint} stepfunctions list-executions --state-machine-arn {self.state_machine_arn}",
                 f"  {endpoint} stepfunctions get-execution-history --execution-arn \\",
                 f"    {self.state_machine_arn.replace(':stateMachine:', ':execution:')}:<dispatch_uuid>",
-                "  (any credentials work, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing)",
+                "Manage accounts (see docs/accounts.md):",
+                f"  PYTHONPATH={pythonpath} {_shell_path(Path(sys.executable))} -m admin.accounts list \\",
+                f"    --stack {s.stack_name} --endpoint-url {self.moto_url}",
+                f"Each function runs in up to {self.runtime.concurrency} worker processes of its own "
+                "(LOCAL_LAMBDA_CONCURRENCY), as Lambda runs execution environments.",
+                "Everything is kept in memory: stopping or restarting the stack loses every workflow, "
+                "including those in flight.",
             ]
         )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _shell_path(path: Path) -> str:
+    """`path` as short as it can be printed: relative when under the current directory."""
+    try:
+        relative = str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+    return relative if relative != "." else "."

@@ -4,15 +4,14 @@
 It identifies the account; the functions refuse calls without one (see dispatch.api.resolver).
 """
 
-import os
-
-import boto3
-
+from dispatch.aws import dynamodb_table
 from dispatch.domain.accounts import authenticate, refusal_reason
 from dispatch.observability import logger, tracer
+from dispatch.settings import AuthorizerSettings
 from dispatch.storage.account_repository import AccountRepository
 
-accounts = AccountRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
+settings = AuthorizerSettings.from_environ()
+accounts = AccountRepository(dynamodb_table(settings.table_name))
 
 
 @logger.inject_lambda_context

@@ -1,25 +1,37 @@
 """SQS (FIFO) consumer: deliver callback events to the customer, or schedule their retry."""
 
-import os
+import functools
 
-import boto3
-import requests
-from aws_lambda_powertools.metrics import MetricUnit
-
-from dispatch.integrations.callbacks import CallbackEvent, Delivery, deliver, process_batch, retry_delay
-from dispatch.observability import logger, metrics, tracer
+from dispatch.aws import client, dynamodb_table
+from dispatch.domain.outcomes import workflow_measurements
+from dispatch.integrations.callbacks import (
+    CallbackEvent,
+    CallbackQueue,
+    Delivery,
+    deliver,
+    post_to_public_address,
+    process_batch,
+    retry_delay,
+)
+from dispatch.observability import Metric, count, logger, metrics, record, tracer
+from dispatch.settings import DeliverCallbackSettings
 from dispatch.storage.account_repository import AccountRepository
 from dispatch.storage.workflow_repository import WorkflowRepository
 
-QUEUE_URL = os.environ["CALLBACK_QUEUE_URL"]
-RETRY_BASE_SECONDS = int(os.environ.get("CALLBACK_RETRY_BASE_SECONDS", "5"))
-RETRY_MAX_SECONDS = int(os.environ.get("CALLBACK_RETRY_MAX_SECONDS", "900"))
-
-table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+settings = DeliverCallbackSettings.from_environ()
+table = dynamodb_table(settings.table_name)
 workflows = WorkflowRepository(table)
 accounts = AccountRepository(table)
-sqs = boto3.client("sqs")
-http = requests.Session()
+sqs = client("sqs")
+dead_letters = CallbackQueue(sqs, settings.callback_dead_letter_queue_url)
+post = functools.partial(post_to_public_address, allow_loopback=settings.allow_http_loopback_callbacks)
+
+OUTCOME_METRICS = {
+    "delivered": Metric.CALLBACKS_DELIVERED,
+    "retry": Metric.CALLBACKS_RETRIED,
+    "dropped": Metric.CALLBACKS_DROPPED,
+    "dead_letter": Metric.CALLBACKS_DEAD_LETTERED,
+}
 
 
 def deliver_event(event: CallbackEvent) -> Delivery:
@@ -29,20 +41,25 @@ def deliver_event(event: CallbackEvent) -> Delivery:
         event,
         workflow=workflow,
         account=account,
-        post=http.post,
+        post=post,
         stored_report=lambda report: workflows.store_final_report(event.dispatch_uuid, report),
+        on_first_report=lambda finished: record(workflow_measurements(finished)),
     )
     logger.info(
         "Callback", extra={"event_id": event.event_id, "outcome": result.outcome, "detail": result.detail}
     )
-    metrics.add_metric(name=f"Callbacks_{result.outcome}", unit=MetricUnit.Count, value=1)
+    if result.outcome == "dead_letter":
+        # Final: kept with its reason for the operator, never retried.
+        dead_letters.publish(event, reason=result.detail)
+    if result.outcome in OUTCOME_METRICS:
+        count(OUTCOME_METRICS[result.outcome])
     return result
 
 
 def defer(record: dict, delay: int) -> None:
     # The record comes back after `delay` seconds: backoff by visibility, not by sleeping here.
     sqs.change_message_visibility(
-        QueueUrl=QUEUE_URL, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=delay
+        QueueUrl=settings.callback_queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=delay
     )
 
 
@@ -55,7 +72,9 @@ def lambda_handler(event, context):
         deliver_one=deliver_event,
         defer=defer,
         delay_for=lambda attempt: retry_delay(
-            attempt, base_seconds=RETRY_BASE_SECONDS, max_seconds=RETRY_MAX_SECONDS
+            attempt,
+            base_seconds=settings.callback_retry_base_seconds,
+            max_seconds=settings.callback_retry_max_seconds,
         ),
     )
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}

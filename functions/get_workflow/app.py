@@ -1,15 +1,14 @@
 """GET /v0.1/workflows/{dispatch_uuid}: a workflow of the calling account, step by step."""
 
-import os
-
-import boto3
-
 from dispatch.api.resolver import json_response, new_resolver, owned_workflow
-from dispatch.domain.workflows import workflow_view
+from dispatch.api.views import workflow_view
+from dispatch.aws import dynamodb_table
 from dispatch.observability import logger, metrics, tracer
+from dispatch.settings import GetWorkflowSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
 
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
+settings = GetWorkflowSettings.from_environ()
+workflows = WorkflowRepository(dynamodb_table(settings.table_name))
 app = new_resolver()
 
 

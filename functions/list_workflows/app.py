@@ -1,66 +1,47 @@
 """GET /v0.1/workflows: the calling account's workflows, newest first, with an opaque cursor."""
 
-import os
-from urllib.parse import urlencode
-
-import boto3
-
-from dispatch.api.problems import invalid_parameters
-from dispatch.api.resolver import caller_account_id, decode_cursor, encode_cursor, json_response, new_resolver
-from dispatch.api.schemas import WorkflowPage
-from dispatch.domain.statuses import WorkflowStatus
-from dispatch.domain.workflows import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, list_workflows
+from dispatch.api.cursors import sign_cursor
+from dispatch.api.queries import parse_list_query
+from dispatch.api.resolver import caller_account_id, json_response, new_resolver
+from dispatch.api.views import workflow_page
+from dispatch.aws import dynamodb_table, get_secret
+from dispatch.domain.workflows import list_workflows
 from dispatch.observability import logger, metrics, tracer
-from dispatch.storage.workflow_repository import WorkflowRepository, account_workflows_key
+from dispatch.settings import ListWorkflowsSettings
+from dispatch.storage.workflow_repository import WorkflowRepository
 
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
+settings = ListWorkflowsSettings.from_environ()
+workflows = WorkflowRepository(dynamodb_table(settings.table_name))
 app = new_resolver()
+
+
+def cursor_key() -> bytes:
+    # Signs the listing's cursors (a generated secret of the stack); cached by Powertools for 5 minutes.
+    return get_secret(settings.cursor_secret_arn, max_age=300).encode()
 
 
 @app.get("/v0.1/workflows")
 @tracer.capture_method
 def handle_list_workflows():
     account_id = caller_account_id(app)
-    status, page_size, cursor = _query_parameters(account_id)
-    summaries, next_key = list_workflows(
-        lambda limit, start: workflows.list_for_account(
-            account_id, status=status, limit=limit, start_key=start
-        ),
-        page_size=page_size,
-        cursor=cursor,
+    query = parse_list_query(
+        app.current_event.query_string_parameters, account_id=account_id, cursor_key=cursor_key
     )
-    query = {"page_size": page_size, **({"status": status} if status else {})}
-    links = {"self": {"href": f"/v0.1/workflows?{urlencode(query)}"}}
-    if next_key:
-        links["next"] = {"href": f"/v0.1/workflows?{urlencode({**query, 'cursor': encode_cursor(next_key)})}"}
-    page = WorkflowPage.model_validate({"page_size": page_size, "workflows": summaries, "_links": links})
-    return json_response(200, page.body())
-
-
-def _query_parameters(account_id: str) -> tuple[str | None, int, dict | None]:
-    params = app.current_event.query_string_parameters or {}
-    invalid = []
-    status = params.get("status") or None
-    if status is not None and status not in set(WorkflowStatus):
-        invalid.append({"name": "status", "reason": f"must be one of {', '.join(WorkflowStatus)}"})
-    page_size = DEFAULT_PAGE_SIZE
-    if "page_size" in params:
-        raw = params["page_size"]
-        page_size = int(raw) if raw.isascii() and raw.isdigit() else 0
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            invalid.append({"name": "page_size", "reason": f"must be an integer from 1 to {MAX_PAGE_SIZE}"})
-    cursor = None
-    if params.get("cursor"):
-        try:
-            cursor = decode_cursor(params["cursor"])
-        except ValueError:
-            cursor = {}
-        # A cursor only continues this account's listing.
-        if cursor.get("gsi1pk") != account_workflows_key(account_id):
-            invalid.append({"name": "cursor", "reason": "is not a cursor of this listing"})
-    if invalid:
-        raise invalid_parameters(invalid)
-    return status, page_size, cursor
+    items, next_key = list_workflows(
+        lambda limit, start: workflows.list_for_account(
+            account_id, status=query.status, limit=limit, start_key=start
+        ),
+        page_size=query.page_size,
+        cursor=query.cursor,
+        filtered=query.status is not None,
+    )
+    next_cursor = (
+        sign_cursor(next_key, key=cursor_key(), account_id=account_id, status=query.status)
+        if next_key
+        else None
+    )
+    page = workflow_page(items, page_size=query.page_size, status=query.status, next_cursor=next_cursor)
+    return json_response(200, page)
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

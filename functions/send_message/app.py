@@ -1,22 +1,22 @@
 """Step Functions task: send one step's message through the Messages API (at most once)."""
 
-import os
-
-import boto3
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, Field
 
+from dispatch.aws import dynamodb_table, get_secret
 from dispatch.domain.sending import send_step
 from dispatch.integrations.messages_api import MessagesApiClient
-from dispatch.observability import logger, metrics, tracer
+from dispatch.observability import Metric, count, logger, metrics, tracer
+from dispatch.settings import SendMessageSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
 
-MESSAGES_API_BASE_URL = os.environ["MESSAGES_API_BASE_URL"]
-MESSAGES_API_SECRET_NAME = os.environ["MESSAGES_API_SECRET_NAME"]
-FINAL_STATUS_TIMEOUT = int(os.environ.get("FINAL_STATUS_TIMEOUT_SECONDS", "86400"))
+PROVIDER_METRICS = {
+    "accepted": Metric.MESSAGES_ACCEPTED,
+    "refused": Metric.MESSAGES_REFUSED,
+    "error": Metric.MESSAGE_PROVIDER_ERRORS,
+}
 
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
+settings = SendMessageSettings.from_environ()
+workflows = WorkflowRepository(dynamodb_table(settings.table_name))
 
 
 class SendTask(BaseModel):
@@ -28,8 +28,10 @@ class SendTask(BaseModel):
 
 def messages_api() -> MessagesApiClient:
     # Cached by Powertools for 5 minutes: rotations are picked up without a redeploy.
-    credentials = parameters.get_secret(MESSAGES_API_SECRET_NAME, transform="json", max_age=300)
-    return MessagesApiClient(MESSAGES_API_BASE_URL, credentials["api_key"], credentials["api_secret"])
+    credentials = get_secret(settings.messages_api_secret_name, transform="json", max_age=300)
+    return MessagesApiClient(
+        settings.messages_api_base_url, credentials["api_key"], credentials["api_secret"]
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path="dispatch_uuid")
@@ -42,9 +44,8 @@ def lambda_handler(event, context):
         task.step_index,
         workflows=workflows,
         messages_api=messages_api,
-        final_status_timeout=FINAL_STATUS_TIMEOUT,
+        final_status_timeout=settings.final_status_timeout_seconds,
     )
-    metrics.add_metric(
-        name="MessagesAccepted" if outcome.accepted else "MessagesRefused", unit=MetricUnit.Count, value=1
-    )
+    if outcome.provider in PROVIDER_METRICS:
+        count(PROVIDER_METRICS[outcome.provider])
     return outcome.as_task_output()

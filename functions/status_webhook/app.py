@@ -1,26 +1,22 @@
 """POST /webhooks/message-status: verify a signed Messages API status and record it."""
 
-import os
-
-import boto3
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
-from pydantic import ValidationError
-
-from dispatch.api.problems import bad_request, invalid_parameters, unauthorized
 from dispatch.api.resolver import json_response, new_resolver, request_body
 from dispatch.api.schemas import StatusRecorded
-from dispatch.domain.status_updates import StatusWebhook, record_message_status
+from dispatch.aws import client, dynamodb_table, get_secret
+from dispatch.clock import utc_now
+from dispatch.domain.errors import InvalidSignature
+from dispatch.domain.status_updates import parse_status_webhook, record_message_status
 from dispatch.integrations.callbacks import CallbackQueue
-from dispatch.integrations.signatures import InvalidSignature, verify_webhook
-from dispatch.observability import logger, metrics, tracer
+from dispatch.integrations.signatures import parse_signature_secret, verify_webhook
+from dispatch.integrations.step_functions import ExecutionWaker
+from dispatch.observability import Metric, count, logger, metrics, tracer
+from dispatch.settings import StatusWebhookSettings
 from dispatch.storage.workflow_repository import WorkflowRepository
 
-SIGNATURE_SECRET_NAME = os.environ["WEBHOOK_SIGNATURE_SECRET_NAME"]
-MAX_AGE_SECONDS = int(os.environ.get("WEBHOOK_MAX_AGE_SECONDS", "300"))
-
-workflows = WorkflowRepository(boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]))
-callbacks = CallbackQueue(boto3.client("sqs"), os.environ["CALLBACK_QUEUE_URL"])
+settings = StatusWebhookSettings.from_environ()
+workflows = WorkflowRepository(dynamodb_table(settings.table_name))
+callbacks = CallbackQueue(client("sqs"), settings.callback_queue_url)
+executions = ExecutionWaker(client("stepfunctions"))
 app = new_resolver(authenticated=False)
 
 
@@ -29,28 +25,26 @@ app = new_resolver(authenticated=False)
 def handle_message_status():
     body = request_body(app)
     authorization = app.current_event.headers.get("authorization")
-    secret = parameters.get_secret(SIGNATURE_SECRET_NAME, max_age=300)
+    # During a rotation the stored value holds the previous secret too (see SignatureSecrets).
+    secrets = parse_signature_secret(get_secret(settings.webhook_signature_secret_name, max_age=300))
     try:
-        verify_webhook(authorization, body, secret=secret, max_age_seconds=MAX_AGE_SECONDS)
-    except InvalidSignature as error:
-        logger.warning("Rejected an unsigned or badly signed status", extra={"reason": str(error)})
-        raise unauthorized("The status is not signed with this account's signature secret.") from error
-    try:
-        webhook = StatusWebhook.model_validate_json(body)
-    except ValidationError as error:
-        raise _as_problem(error) from error
-    result = record_message_status(webhook, workflows=workflows, publish=callbacks.publish)
-    logger.info("Status received", extra={"status": webhook.status, "result": result})
-    metrics.add_metric(name=f"Status_{webhook.status}", unit=MetricUnit.Count, value=1)
-    return json_response(200, StatusRecorded(result=result).body())
-
-
-def _as_problem(error: ValidationError):
-    if any(e["type"] == "json_invalid" for e in error.errors()):
-        return bad_request("The body is not valid JSON.")
-    return invalid_parameters(
-        [{"name": ".".join(str(part) for part in e["loc"]), "reason": e["msg"]} for e in error.errors()]
+        verify_webhook(
+            authorization,
+            body,
+            secret=secrets.accepted(utc_now()),
+            max_age_seconds=settings.webhook_max_age_seconds,
+        )
+    except InvalidSignature:
+        # Counted for the refused-webhooks alarm (a wrong secret); the resolver maps it to a 401.
+        count(Metric.STATUS_WEBHOOKS_REFUSED)
+        raise
+    webhook = parse_status_webhook(body)
+    result = record_message_status(
+        webhook, workflows=workflows, publish=callbacks.publish, ring=executions.ring
     )
+    logger.info("Status received", extra={"status": webhook.status, "result": result})
+    count(Metric.STATUS_WEBHOOKS_ACCEPTED)
+    return json_response(200, StatusRecorded(result=result).body())
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

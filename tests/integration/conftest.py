@@ -1,5 +1,5 @@
 """One local stack for the whole integration session: moto with template.yaml deployed, the
-in-process Lambda runtime, the local HTTP API and the sandbox Messages API, all on free ports."""
+functions' worker processes, the local HTTP API and the sandbox Messages API, all on free ports."""
 
 from __future__ import annotations
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shlex
+import subprocess
+import sys
 import time
 import uuid
 from contextlib import redirect_stderr, redirect_stdout
@@ -19,8 +22,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from admin.accounts import main as accounts_cli
 from dispatch.storage.account_repository import AccountRepository
+from dispatch.storage.table import DynamoDBTable
+from local_stack import LOCAL_REGION
 from local_stack.demo import text_step
 from tests.integration.helpers import recipient
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(stack, command: str, *args: str, status: int = 0, where: tuple[str, ...] = ()) -> str:
@@ -44,8 +51,7 @@ def record(output: str) -> dict[str, str]:
 
 def workflow_body() -> dict:
     """A valid workflow whose sends the sandbox refuses at once (suffix 05): these tests are about
-    who may call, and a workflow that ends at once leaves no status webhooks in flight behind it
-    (the functions share one process locally, so background invocations could race later tests)."""
+    who may call, and a workflow that ends at once leaves no status webhooks in flight behind it."""
     return {
         "template": "failover",
         "workflow": [
@@ -69,7 +75,7 @@ def write_public_key(key: rsa.RSAPrivateKey, path: Path) -> Path:
 
 
 def repository(stack) -> AccountRepository:
-    return AccountRepository(stack.session().resource("dynamodb").Table(stack.table_name))
+    return AccountRepository(DynamoDBTable(stack.session().client("dynamodb"), stack.table_name))
 
 
 # -- the whole lifecycle -----------------------------------------------------------------------------
@@ -151,6 +157,29 @@ def test_json_output(stack):
     assert created["account_id"] in {account["account_id"] for account in listed}
 
 
+def test_against_the_local_stack_the_endpoint_is_all_it_needs(stack, tmp_path):
+    if stack.settings.region != LOCAL_REGION:
+        pytest.skip(f"the stack runs in {stack.settings.region} (AWS_DEFAULT_REGION), not {LOCAL_REGION}")
+    # Given a shell without any AWS setting (no region, no credentials, no ~/.aws)
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    environment.update(PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'dispatch'}", HOME=str(tmp_path))
+
+    # When the command runs as documented, with only the endpoint
+    result = subprocess.run(
+        [sys.executable, "-m", "admin.accounts", "list", "--stack", "workflows-api"]
+        + ["--endpoint-url", stack.moto_url],
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    # Then it lists the local stack's accounts
+    assert result.returncode == 0, result.stderr
+    assert "account_id=demo-account" in result.stdout
+
+
 def test_the_table_can_be_found_from_the_stack_outputs(stack):
     output = run_cli(stack, "list", where=("--stack", stack.settings.stack_name))
     assert "account_id=demo-account" in output
@@ -189,6 +218,18 @@ def test_rotate_signature_secret_prints_what_callbacks_will_be_signed_with(stack
     )
 
 
+def test_a_staged_rotation_lets_the_customer_verify_with_both_secrets_before_the_switch(stack):
+    created = record(run_cli(stack, "create"))
+    account_id = created["account_id"]
+
+    staged = record(run_cli(stack, "rotate-signature-secret", account_id, "--stage"))["next_signature_secret"]
+    assert repository(stack).get_account(account_id)["signature_secret"] == created["signature_secret"]
+
+    run_cli(stack, "rotate-signature-secret", account_id, "--activate")
+    assert repository(stack).get_account(account_id)["signature_secret"] == staged
+    run_cli(stack, "rotate-signature-secret", account_id, "--activate", status=1)  # nothing staged now
+
+
 def test_set_callback_requires_https_except_to_this_machine(stack):
     account_id = record(run_cli(stack, "create"))["account_id"]
 
@@ -197,6 +238,9 @@ def test_set_callback_requires_https_except_to_this_machine(stack):
     assert repository(stack).get_account(account_id)["callback_url"] == "http://127.0.0.1:8080/callbacks"
     run_cli(stack, "set-callback", account_id, "https://shop.example/callbacks")
     assert repository(stack).get_account(account_id)["callback_url"] == "https://shop.example/callbacks"
+    # Inward is refused, even against the local stack: only its loopback exception is allowed.
+    run_cli(stack, "set-callback", account_id, "https://169.254.169.254/latest", status=2)
+    run_cli(stack, "set-callback", account_id, "https://10.0.0.1/callbacks", status=2)
 
     run_cli(stack, "set-callback", account_id, "--clear")
     assert "callback_url" not in repository(stack).get_account(account_id)

@@ -151,5 +151,61 @@ def test_a_plain_http_callback_off_this_machine_is_refused(stack, customer):
         f"{stack.api_url}/v0.1/dispatch",
         json=messenger_then_sms("55", callback="http://example.com/callbacks"),
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert [p["name"] for p in response.json()["invalid_parameters"]] == ["callback"]
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/callbacks",
+        "https://127.0.0.1/callbacks",
+    ],
+)
+def test_a_callback_aimed_inward_is_refused_at_create(stack, customer, callback):
+    response = customer.post(
+        f"{stack.api_url}/v0.1/dispatch", json=messenger_then_sms("55", callback=callback)
+    )
+
+    # The local stack allows loopback (its documented exception) but nothing else inward.
+    if callback.startswith("https://127.0.0.1"):
+        assert response.status_code == 202, response.text
+        return
+    assert response.status_code == 400  # an invalid create body, as Dispatch declares
+    assert [p["name"] for p in response.json()["invalid_parameters"]] == ["callback"]
+
+
+def test_a_callback_url_aimed_inward_at_delivery_is_dead_lettered_with_its_reason(stack):
+    # Given an account whose callback URL was stored before URLs were checked (written directly)
+    api_key = f"cbin-{uuid.uuid4().hex[:8]}"
+    account_id = f"acct-{uuid.uuid4()}"
+    stack.create_account(api_key, "secret", account_id=account_id)
+    table = stack.session().resource("dynamodb").Table(stack.table_name)
+    table.update_item(
+        Key={"pk": f"ACCOUNT#{account_id}"},
+        UpdateExpression="SET callback_url = :url",
+        ExpressionAttributeValues={":url": "https://10.0.0.1/callbacks"},
+    )
+    session = requests.Session()
+    session.auth = (api_key, "secret")
+
+    # When a workflow of that account runs
+    dispatch_uuid = start_workflow(session, stack, messenger_then_sms("55"))
+    wait_for_end(session, stack, dispatch_uuid)
+
+    # Then its callbacks go to the dead-letter queue at once, each with the reason
+    sqs = stack.client("sqs")
+    dead_letters = stack.physical_id("CallbackDeadLetterQueue")
+    found: dict[str, dict] = {}
+
+    def dead_lettered():
+        messages = sqs.receive_message(
+            QueueUrl=dead_letters, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+        ).get("Messages", [])
+        found.update({m["MessageId"]: m for m in messages if dispatch_uuid in m["Body"]})
+        return any('"final_report"' in m["Body"] for m in found.values())
+
+    wait_until(dead_lettered)
+    reasons = {m["MessageAttributes"]["reason"]["StringValue"] for m in found.values()}
+    assert reasons == {"callback URL 10.0.0.1 resolves to a private address (10.0.0.1)"}

@@ -140,9 +140,9 @@ def test_the_listing_shows_only_the_callers_workflows(stack, api, account):
         ({"cursor": "not-a-cursor"}, "cursor"),
     ],
 )
-def test_bad_list_parameters_get_a_422_problem(stack, api, params, parameter):
+def test_bad_list_parameters_get_a_400_problem(stack, api, params, parameter):
     response = api.get(f"{stack.api_url}/v0.1/workflows", params=params)
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert [p["name"] for p in response.json()["invalid_parameters"]] == [parameter]
 
 
@@ -155,4 +155,4 @@ def test_a_cursor_does_not_open_another_accounts_listing(stack, api, account):
 
     response = account.get(f"{stack.api_url}{foreign_next['href']}")
 
-    assert response.status_code == 422
+    assert response.status_code == 400

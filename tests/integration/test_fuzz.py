@@ -9,7 +9,7 @@ bodies (which random ids and bodies seldom reach) are checked against the docume
 
 Not checked: that every body valid by the JSON Schema is accepted. The create body's cross-field
 rules (per-channel addresses, `failover` on every step but the last) are not expressible in the
-schema, so schema-valid bodies are often a documented 422.
+schema, so schema-valid bodies are often a documented 400.
 """
 
 from __future__ import annotations
@@ -228,3 +228,22 @@ def test_a_cancelled_workflow_is_shown_as_documented(stack, api_schema, fuzz_acc
     assert_documented(api_schema, "DELETE", "/v0.1/workflows/{dispatch_uuid}", cancelled)
     assert cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["workflow"][0]["status"] == "submitted"
+
+    # And its message, as GET /v0.1/messages/{message_uuid} shows it, is the documented one
+    message_uuid = cancelled.json()["workflow"][0]["message_uuid"]
+    message = fuzz_account.get(f"{stack.api_url}/v0.1/messages/{message_uuid}")
+    assert message.status_code == 200
+    assert_documented(api_schema, "GET", "/v0.1/messages/{message_uuid}", message)
+    assert (message.json()["status"], message.json()["outcome"]) == ("submitted", "cancelled")
+
+
+def test_a_page_with_a_next_link_and_the_page_it_leads_to_are_shown_as_documented(
+    stack, api_schema, fuzz_account
+):
+    # (the fuzzer's account has workflows by now: at least the ones of the tests above)
+    first = fuzz_account.get(f"{stack.api_url}/v0.1/workflows", params={"page_size": 1})
+    second = fuzz_account.get(f"{stack.api_url}{first.json()['_links']['next']['href']}")
+
+    assert_documented(api_schema, "GET", "/v0.1/workflows", first)
+    assert_documented(api_schema, "GET", "/v0.1/workflows", second)
+    assert second.status_code == 200

@@ -49,6 +49,8 @@ def token(application: dict, *, key=None, **overrides) -> str:
         "exp": now + 300,
         "jti": str(uuid.uuid4()),
     } | overrides
+    # A claim overridden with None is left out.
+    claims = {name: value for name, value in claims.items() if value is not None}
     return jwt.encode(claims, key or application["key"], algorithm="RS256")
 
 
@@ -80,6 +82,27 @@ def test_a_workflow_created_with_a_jwt_is_invisible_to_other_accounts(stack, api
     assert other.status_code == 404
 
 
+def test_a_jwt_without_exp_as_a_dispatch_client_signs_it_is_accepted(stack, application):
+    # A Dispatch client signs application_id, iat and jti only: valid for 15 minutes after iat
+    dispatch_client_token = token(application, exp=None, iat=int(time.time()) - 60)
+
+    created = requests.post(
+        f"{stack.api_url}/v0.1/dispatch", json=workflow_body(), headers=bearer(dispatch_client_token)
+    )
+
+    assert created.status_code == 202, created.text
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER"])
+def test_the_bearer_scheme_is_case_insensitive(stack, application, scheme):
+    response = requests.get(
+        f"{stack.api_url}/v0.1/workflows",
+        params={"page_size": 1},
+        headers={"Authorization": f"{scheme} {token(application)}"},
+    )
+    assert response.status_code == 200, response.text
+
+
 def _assert_invalid_token(response: requests.Response) -> None:
     assert response.status_code == 401
     assert response.headers["Content-Type"] == "application/problem+json"
@@ -94,6 +117,21 @@ def test_an_expired_jwt_gets_a_401_problem(stack, application):
     expired = token(application, iat=now - 600, exp=now - 120)
     _assert_invalid_token(
         requests.post(f"{stack.api_url}/v0.1/dispatch", json=workflow_body(), headers=bearer(expired))
+    )
+
+
+def test_a_jwt_without_exp_issued_more_than_15_minutes_ago_gets_a_401_problem(stack, application):
+    stale = token(application, exp=None, iat=int(time.time()) - 16 * 60)
+    _assert_invalid_token(
+        requests.post(f"{stack.api_url}/v0.1/dispatch", json=workflow_body(), headers=bearer(stale))
+    )
+
+
+def test_a_jwt_claiming_more_than_24_hours_still_gets_a_401_problem(stack, application):
+    now = int(time.time())
+    long_lived = token(application, iat=now, exp=now + 24 * 3600 + 60)
+    _assert_invalid_token(
+        requests.post(f"{stack.api_url}/v0.1/dispatch", json=workflow_body(), headers=bearer(long_lived))
     )
 
 

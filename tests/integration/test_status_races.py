@@ -2,7 +2,8 @@
 DynamoDB in moto), observed through GET /v0.1/workflows/{id}:
 
 - a status redelivered after the status Lambda crashed between storing it and deciding the step;
-- a duplicate delivery whose read of the workflow predates another Lambda's write of the status.
+- duplicates delivered side by side, some reading the workflow before another Lambda's write
+  (the exact interleaving of a stale read is pinned by tests/unit/test_rules_status_updates.py).
 
 The first message goes to sandbox recipient `02` (the sandbox reports it submitted, never read),
 and its step waits 30 s for `read`: every `read` here is one the test delivers, signed like the
@@ -11,13 +12,11 @@ Messages API's, and a workflow completed by it completes at once, long before th
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from datetime import UTC, datetime
 
 import boto3
-import pytest
 import requests
 
 from dispatch.domain.statuses import MessageStatus, rank
@@ -96,45 +95,30 @@ def test_a_status_redelivered_after_a_crash_between_storing_and_deciding_complet
     assert shown["workflow"][0]["outcome"] == "condition_met"
 
 
-class StaleReads:
-    """Makes the next read of one workflow return it as it was before any status was stored:
-    what a Lambda that read it just before another Lambda's write holds."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, dispatch_uuid: str) -> None:
-        self.dispatch_uuid, self.served = dispatch_uuid, 0
-        self._lock = threading.Lock()
-        get = WorkflowRepository.get
-
-        def stale_get(repository: WorkflowRepository, uuid_: str):
-            item = get(repository, uuid_)
-            with self._lock:
-                if uuid_ != self.dispatch_uuid or self.served or item is None:
-                    return item
-                self.served += 1
-            stale = copy.deepcopy(item)
-            for key in ("status", "status_rank", "status_at"):
-                stale["steps"][0].pop(key, None)
-            return stale
-
-        monkeypatch.setattr(WorkflowRepository, "get", stale_get)
+DUPLICATES = 8
 
 
-def test_a_duplicate_delivered_while_another_lambda_stores_the_status_is_acknowledged(
-    stack, api, monkeypatch
-):
-    # Given a read stored by one status Lambda that has not decided the step yet, and a duplicate
-    # of it handled by another Lambda whose read of the workflow came before that write
+def test_duplicates_delivered_side_by_side_are_all_acknowledged_and_stored_once(stack, api):
+    # Given a workflow waiting for its first message's read
     dispatch_uuid, message_uuid = waiting_for_read(api, stack)
-    store_read_without_deciding(stack, dispatch_uuid, message_uuid)
-    stale = StaleReads(monkeypatch, dispatch_uuid)
-    # When the duplicate is delivered
-    response = deliver_read(stack, dispatch_uuid, message_uuid)
-    # Then it is acknowledged as ignored (its write was refused), not answered with a 500 that
-    # would make the Messages API retry, and it leaves deciding to the Lambda that stored it
-    assert stale.served == 1, "the status Lambda read the workflow through WorkflowRepository.get"
-    assert (response.status_code, response.json()) == (200, {"result": "ignored"})
-    monkeypatch.undo()
-    assert workflow(api, stack, dispatch_uuid)["status"] == "in_progress"
-    # And should that Lambda die before deciding, the next redelivery decides
-    assert deliver_read(stack, dispatch_uuid, message_uuid).status_code == 200
-    assert workflow(api, stack, dispatch_uuid)["status"] == "completed"
+    # When the Messages API delivers the read several times at once (at-least-once delivery):
+    # the local stack runs up to `concurrency` status Lambdas side by side, in processes of their
+    # own, so some read the workflow before another's write lands and have their write refused
+    barrier = threading.Barrier(DUPLICATES)
+    responses: list[requests.Response] = []
+
+    def deliver() -> None:
+        barrier.wait()
+        responses.append(deliver_read(stack, dispatch_uuid, message_uuid))
+
+    threads = [threading.Thread(target=deliver) for _ in range(DUPLICATES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then every one is acknowledged (a refused write is no error: a 500 would make the Messages
+    # API retry), exactly one stored the status, and the workflow completed on it
+    assert [r.status_code for r in responses] == [200] * DUPLICATES, [r.text for r in responses]
+    assert sorted(r.json()["result"] for r in responses) == ["ignored"] * (DUPLICATES - 1) + ["recorded"]
+    shown = workflow(api, stack, dispatch_uuid)
+    assert (shown["status"], shown["workflow"][0]["outcome"]) == ("completed", "condition_met")

@@ -1,21 +1,19 @@
 """API accounts (dispatch.domain.accounts): salted secret hashes, Basic credentials, and the account
-repository, run against both the in-memory fake and DynamoDB (moto, the table of template.yaml)."""
+repository against DynamoDB (moto, the table of template.yaml)."""
 
 from __future__ import annotations
 
 import base64
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fakes import InMemoryAccountRepository
-from moto import mock_aws
+from dynamodb import items
 
 from dispatch.domain.accounts import (
     AccountExists,
@@ -30,8 +28,7 @@ from dispatch.domain.accounts import (
 )
 from dispatch.domain.applications import InvalidPublicKey
 from dispatch.domain.credentials import hash_secret, parse_basic, verify_secret
-from dispatch.storage.account_repository import AccountRepository
-from local_stack.deploy import load_template
+from dispatch.storage.account_repository import AccountRepository, NoStagedSecret
 
 API_KEY, API_SECRET, ACCOUNT_ID = "abcd1234", "s3cr3t-Secret", "account-1"
 FAST = 1_000  # iterations for tests that do not care about the default cost
@@ -117,6 +114,9 @@ def test_a_stored_hash_with_well_shaped_but_invalid_parts_does_not_verify(stored
         (basic("abcd1234:se:cr:et"), ("abcd1234", "se:cr:et")),  # only the first colon separates
         (basic("abcd1234:s3cr3t") + "  ", ("abcd1234", "s3cr3t")),
         (basic("ключ:секрет"), ("ключ", "секрет")),  # UTF-8 credentials decode
+        # The scheme is case-insensitive (RFC 7235)
+        (basic("abcd1234:s3cr3t").replace("Basic", "basic"), ("abcd1234", "s3cr3t")),
+        (basic("abcd1234:s3cr3t").replace("Basic", "BASIC"), ("abcd1234", "s3cr3t")),
     ],
 )
 def test_basic_credentials_are_split_into_api_key_and_secret(authorization: str, credentials) -> None:
@@ -150,7 +150,7 @@ def test_a_non_ascii_basic_header_parses_to_none(authorization: str) -> None:
     assert parse_basic(authorization) is None
 
 
-# -- the repository: the in-memory fake and DynamoDB behave alike -------------------------------
+# -- the repository -----------------------------------------------------------------------------
 
 NOW, LATER = "2025-01-02T03:04:05.000Z", "2025-02-03T04:05:06.000Z"
 PUBLIC_KEY = (
@@ -163,29 +163,13 @@ PUBLIC_KEY = (
 
 @dataclass
 class Backend:
-    accounts: Any  # AccountRepository or InMemoryAccountRepository
+    accounts: AccountRepository
     stored: Callable[[], list[dict[str, Any]]]  # every stored item, for "the secret is nowhere"
 
 
-def _dynamodb_table() -> Any:
-    properties = load_template()["Resources"]["WorkflowsTable"]["Properties"]
-    wanted = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
-    return boto3.resource("dynamodb", region_name="us-east-1").create_table(
-        TableName="workflows", **{name: properties[name] for name in wanted}
-    )
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def backend(request, monkeypatch) -> Iterator[Backend]:
-    if request.param == "memory":
-        fake = InMemoryAccountRepository()
-        yield Backend(fake, lambda: [*fake.accounts.values(), *fake.credentials.values()])
-        return
-    # The integration tests' local stack (same session) points every client at its moto server.
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        table = _dynamodb_table()
-        yield Backend(AccountRepository(table), lambda: table.scan()["Items"])
+@pytest.fixture
+def backend(table) -> Backend:
+    return Backend(AccountRepository(table), lambda: items(table))
 
 
 def new_account(accounts, **overrides) -> NewAccount:
@@ -258,14 +242,12 @@ def test_the_right_credentials_authenticate_as_their_account(backend) -> None:
         f"Bearer {API_SECRET}",
     ],
 )
-def test_wrong_unknown_or_malformed_credentials_do_not_authenticate(authorization) -> None:
-    accounts = InMemoryAccountRepository()
+def test_wrong_unknown_or_malformed_credentials_do_not_authenticate(accounts, authorization) -> None:
     new_account(accounts)
     assert authenticate(authorization, accounts) is None
 
 
-def test_an_account_whose_secret_contains_a_colon_authenticates() -> None:
-    accounts = InMemoryAccountRepository()
+def test_an_account_whose_secret_contains_a_colon_authenticates(accounts) -> None:
     create_account(accounts, api_key="k", api_secret="a:b:c", account_id="acc-2", now=NOW)
     assert authenticate(basic("k:a:b:c"), accounts).account_id == "acc-2"
     assert authenticate(basic("k:a:b"), accounts) is None
@@ -299,18 +281,16 @@ def test_accounts_are_listed_without_their_secrets(backend) -> None:
     assert "secret" not in str(listed)
 
 
-def test_listing_follows_every_page_of_the_index(monkeypatch) -> None:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        table = _OneItemPages(_dynamodb_table())
-        accounts = AccountRepository(table)
-        for i in range(5):
-            new_account(accounts, account_id=f"acc-{i}", api_key=f"key-{i}")
-            accounts.register_application(f"acc-{i % 2}", PUBLIC_KEY)
+def test_listing_follows_every_page_of_the_index(table) -> None:
+    paged = _OneItemPages(table)
+    accounts = AccountRepository(paged)
+    for i in range(5):
+        new_account(accounts, account_id=f"acc-{i}", api_key=f"key-{i}")
+        accounts.register_application(f"acc-{i % 2}", PUBLIC_KEY)
 
-        assert [a["account_id"] for a in accounts.list_accounts()] == [f"acc-{i}" for i in range(5)]
-        assert len(accounts.list_applications("acc-0")) == 3
-        assert table.queries > 5  # one item per page
+    assert [a["account_id"] for a in accounts.list_accounts()] == [f"acc-{i}" for i in range(5)]
+    assert len(accounts.list_applications("acc-0")) == 3
+    assert paged.queries > 5  # one item per page
 
 
 class _OneItemPages:
@@ -337,6 +317,38 @@ def test_rotating_the_api_secret_refuses_the_old_one(backend) -> None:
     assert authenticate(basic(f"{API_KEY}:{rotated}"), backend.accounts).account_id == ACCOUNT_ID
     assert backend.accounts.get_account(ACCOUNT_ID)["updated_at"] == LATER
     assert rotated not in str(backend.stored())
+
+
+def test_a_staged_signature_secret_signs_callbacks_only_once_activated(backend) -> None:
+    created = new_account(backend.accounts)
+
+    staged = backend.accounts.stage_signature_secret(ACCOUNT_ID, now=LATER)
+
+    # Staged: shown to the customer, who verifies with both; callbacks keep the current secret.
+    account = backend.accounts.get_account(ACCOUNT_ID)
+    assert staged != created.signature_secret
+    assert (account["signature_secret"], account["next_signature_secret"]) == (
+        created.signature_secret,
+        staged,
+    )
+
+    backend.accounts.activate_signature_secret(ACCOUNT_ID, now=LATER)
+
+    account = backend.accounts.get_account(ACCOUNT_ID)
+    assert account["signature_secret"] == staged
+    assert "next_signature_secret" not in account
+    assert staged not in str(backend.accounts.list_accounts())
+
+
+def test_activating_without_a_staged_secret_changes_nothing(backend) -> None:
+    created = new_account(backend.accounts)
+
+    with pytest.raises(NoStagedSecret):
+        backend.accounts.activate_signature_secret(ACCOUNT_ID)
+    with pytest.raises(AccountNotFound):
+        backend.accounts.activate_signature_secret("nobody")
+
+    assert backend.accounts.get_account(ACCOUNT_ID)["signature_secret"] == created.signature_secret
 
 
 def test_rotating_the_signature_secret_returns_the_new_one(backend) -> None:
@@ -404,18 +416,56 @@ def test_an_invalid_public_key_is_not_registered(backend) -> None:
     assert backend.accounts.list_applications(ACCOUNT_ID) == []
 
 
+@pytest.mark.parametrize("url", ["https://shop.example/callbacks", "https://shop.example:8443/a?b=c"])
+def test_https_callback_urls_to_public_hosts_are_accepted(url) -> None:
+    assert validate_callback_url(url) == url
+
+
+LOOPBACK_URLS = ["http://127.0.0.1:8080/callbacks", "http://localhost/callbacks", "http://[::1]:9000/"]
+
+
+@pytest.mark.parametrize("url", LOOPBACK_URLS)
+def test_loopback_callback_urls_only_where_the_local_stack_allows_them(url) -> None:
+    assert validate_callback_url(url, allow_loopback=True) == url
+    with pytest.raises(InvalidCallbackUrl):
+        validate_callback_url(url)
+
+
+INWARD_URLS = [
+    "https://127.0.0.1/callbacks",
+    "https://127.1/callbacks",  # inet_aton spellings of 127.0.0.1
+    "https://2130706433/callbacks",
+    "https://0x7f.0.0.1/callbacks",
+    "https://localhost/callbacks",
+    "https://api.localhost./callbacks",
+    "https://[::1]/callbacks",
+    "https://[::ffff:127.0.0.1]/callbacks",
+    "https://169.254.169.254/latest/meta-data/",  # link-local: the instance metadata service
+    "https://[fe80::1]/callbacks",
+    "https://10.0.0.5/callbacks",
+    "https://172.16.0.1/callbacks",
+    "https://192.168.1.1/callbacks",
+    "https://[fd00::1]/callbacks",
+    "https://100.64.0.1/callbacks",  # carrier-grade NAT: not globally routable
+    "https://0.0.0.0/callbacks",
+    "https://224.0.0.1/callbacks",
+    "https://[64:ff9b::a00:1]/callbacks",  # NAT64 of 10.0.0.1
+]
+
+
+@pytest.mark.parametrize("url", INWARD_URLS)
+def test_callback_urls_aimed_inward_are_refused(url) -> None:
+    with pytest.raises(InvalidCallbackUrl):
+        validate_callback_url(url)
+
+
 @pytest.mark.parametrize(
     "url",
-    [
-        "https://shop.example/callbacks",
-        "https://shop.example:8443/a?b=c",
-        "http://127.0.0.1:8080/callbacks",
-        "http://localhost/callbacks",
-        "http://[::1]:9000/",
-    ],
+    ["https://10.0.0.5/callbacks", "https://169.254.169.254/", "http://10.0.0.5/", "http://shop.example/"],
 )
-def test_callback_urls_must_be_https_or_local_http(url) -> None:
-    assert validate_callback_url(url) == url
+def test_the_local_stack_exception_is_loopback_only(url) -> None:
+    with pytest.raises(InvalidCallbackUrl):
+        validate_callback_url(url, allow_loopback=True)
 
 
 @pytest.mark.parametrize(

@@ -15,17 +15,18 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from fakes import InMemoryAccountRepository
 
 from dispatch.api.resolver import AUTH_ERRORS
 from dispatch.domain.accounts import Identity, authenticate, create_account, refusal_reason
 from dispatch.domain.applications import (
+    DEFAULT_LIFETIME_SECONDS,
     LEEWAY_SECONDS,
     MAX_LIFETIME_SECONDS,
     InvalidPublicKey,
     normalized_public_key,
     verify_bearer_token,
 )
+from dispatch.storage.account_repository import AccountRepository
 
 ACCOUNT_ID = "account-1"
 
@@ -42,8 +43,9 @@ PRIVATE_KEY, OTHER_KEY = _rsa(), _rsa()
 
 
 @pytest.fixture(scope="module")
-def accounts() -> InMemoryAccountRepository:
-    accounts = InMemoryAccountRepository()
+def accounts(module_table) -> AccountRepository:
+    """The real repository on moto, with two accounts, for the whole module."""
+    accounts = AccountRepository(module_table)
     create_account(accounts, account_id=ACCOUNT_ID, api_key="key-1", now="2025-01-01T00:00:00.000Z")
     create_account(accounts, account_id="account-2", api_key="key-2", now="2025-01-01T00:00:00.000Z")
     return accounts
@@ -80,6 +82,12 @@ def hand_made(header: dict[str, Any], payload: dict[str, Any], sign) -> str:
 
 
 # -- accepted ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_the_bearer_scheme_is_case_insensitive(accounts, application_id, scheme) -> None:
+    identity = authenticate(f"{scheme} {token(application_id)}", accounts)
+    assert identity is not None and identity.application_id == application_id
 
 
 def test_a_token_signed_by_a_registered_application_authenticates_as_its_account(
@@ -169,7 +177,28 @@ def test_a_token_naming_another_accounts_application_fails_with_this_accounts_ke
     assert authenticate(bearer(token(other_application, key=OTHER_KEY)), accounts).account_id == "account-2"
 
 
-@pytest.mark.parametrize("missing", ["application_id", "iat", "exp", "jti"])
+# -- no exp: iat + 15 minutes, as Vonage does --------------------------------------------------------
+
+
+def test_a_token_without_exp_is_accepted_for_15_minutes_after_its_iat(accounts, application_id) -> None:
+    # Given tokens signed as a Dispatch client signs them: application_id, iat and jti only
+    now = int(time.time())
+    fresh = token(application_id, iat=now - 60, exp=None)
+    nearly_stale = token(application_id, iat=now - DEFAULT_LIFETIME_SECONDS + 60, exp=None)
+    stale = token(application_id, iat=now - DEFAULT_LIFETIME_SECONDS - LEEWAY_SECONDS - 5, exp=None)
+    # Then each is accepted until iat + 15 minutes (and the leeway), and refused after
+    assert authenticate(bearer(fresh), accounts).application_id == application_id
+    assert authenticate(bearer(nearly_stale), accounts) is not None
+    assert authenticate(bearer(stale), accounts) is None
+    assert DEFAULT_LIFETIME_SECONDS == 15 * 60
+
+
+def test_a_token_without_exp_issued_in_the_future_is_still_refused(accounts, application_id) -> None:
+    future = token(application_id, iat=int(time.time()) + LEEWAY_SECONDS + 60, exp=None)
+    assert authenticate(bearer(future), accounts) is None
+
+
+@pytest.mark.parametrize("missing", ["application_id", "iat", "jti"])
 def test_a_token_without_a_required_claim_is_refused(accounts, application_id, missing) -> None:
     payload = claims(application_id)
     del payload[missing]
@@ -183,6 +212,8 @@ def test_a_token_without_a_required_claim_is_refused(accounts, application_id, m
         {"jti": 42},
         {"iat": "1700000000"},
         {"iat": True},
+        {"iat": "1700000000", "exp": None},
+        {"iat": float("nan"), "exp": None},
         {"exp": "soon"},
     ],
 )
@@ -271,6 +302,8 @@ def test_a_3072_bit_key_works(accounts) -> None:
     [
         ("Basic dGVzdDp3cm9uZw==", "invalid_credentials"),
         ("Bearer abc.def.ghi", "invalid_token"),
+        ("bearer abc.def.ghi", "invalid_token"),  # schemes are case-insensitive (RFC 7235)
+        ("basic dGVzdDp3cm9uZw==", "invalid_credentials"),
         ("Bearer", "invalid_token"),  # the scheme without a token
         ("Digest x", "unsupported_scheme"),
         ("", "unsupported_scheme"),

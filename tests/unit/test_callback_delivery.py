@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
-from fakes import DISPATCH_UUID, canonical_item
+from fakes import DISPATCH_UUID, SMS_TO, canonical_item
 
 from dispatch.integrations.callbacks import (
     CallbackEvent,
@@ -67,7 +67,7 @@ def run(event: CallbackEvent, post: Post, item: dict | None = None) -> Delivery:
         workflow=item or finished_item(),
         account=ACCOUNT,
         post=post,
-        stored_report=lambda report: report,
+        stored_report=lambda report: (report, True),
         now=lambda: datetime.now(UTC),
     )
 
@@ -85,6 +85,15 @@ def test_the_final_report_totals_usage_and_explains_each_message():
     assert report["_links"]["workflow"]["href"] == f"/v0.1/workflows/{DISPATCH_UUID}"
 
 
+def test_the_final_report_of_a_workflow_ended_by_a_fault_says_why():
+    item = finished_item(status="error", error_reason="execution failed (States.Runtime)")
+
+    report = final_report_body(final_report_event(DISPATCH_UUID), item)
+
+    assert (report["status"], report["error_reason"]) == ("error", "execution failed (States.Runtime)")
+    assert "error_reason" not in final_report_body(final_report_event(DISPATCH_UUID), finished_item())
+
+
 def test_a_status_callback_is_signed_and_names_its_recipient_and_workflow():
     post = Post()
     event = status_event(
@@ -97,10 +106,78 @@ def test_a_status_callback_is_signed_and_names_its_recipient_and_workflow():
     body = json.loads(call["data"])
     claims = verify_webhook(call["headers"]["Authorization"], call["data"], secret=SECRET)
     assert claims["api_key"] == "key-1"
-    assert body["to"] == {"type": "sms", "number": "447700900001"}
+    assert body["to"] == {"type": "sms", "number": SMS_TO}
     assert body["_links"]["workflow"]["dispatch_uuid"] == DISPATCH_UUID
     assert (body["status"], body["event_id"]) == ("delivered", f"{DISPATCH_UUID}:1:delivered")
     assert call["allow_redirects"] is False
+
+
+def test_a_step_never_sent_is_in_the_final_report_with_its_outcome_and_no_uuid():
+    # Given a workflow completed by its first message: the second one's turn never came
+    item = finished_item()
+    item["steps"][0].update(send_state="accepted", outcome="condition_met")
+    item["steps"][1] = {"channel": "sms", "content_type": "text"}
+
+    report = final_report_body(final_report_event(DISPATCH_UUID), item)
+
+    messages = report["_links"]["messages"]
+    assert messages[1] == {"channel": "sms", "outcome": "not_sent"}
+    assert messages[0]["href"] == "/v0.1/messages/m-0"
+
+
+def test_a_step_sent_but_undecided_when_the_workflow_ended_has_no_invented_outcome():
+    item = finished_item()
+    item["steps"][1] = {"channel": "sms", "content_type": "text", "send_state": "sending"}
+
+    report = final_report_body(final_report_event(DISPATCH_UUID), item)
+
+    assert "outcome" not in report["_links"]["messages"][1]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        # As the status webhook stores it now (dispatch.domain.status_errors)
+        {"code": 1300, "reason": "Not part of the provider network", "type": "https://x/messages#1300"},
+        # As Messages v1 shapes it, and as items stored before kept it
+        {
+            "type": "https://developer.vonage.com/api-errors/messages#1300",
+            "title": "Not part of the provider network",
+        },
+        {"type": "https://developer.vonage.com/api-errors/messages#1300", "title": "1300"}
+        | {"reason": "Not part of the provider network"},
+    ],
+)
+def test_a_failed_status_callback_carries_the_dispatch_error_shape(stored):
+    # Given a rejected message whose error the status webhook stored
+    post = Post()
+    item = finished_item()
+    item["steps"][0].update(status="rejected", status_error=stored)
+    event = status_event(
+        DISPATCH_UUID, 0, status="rejected", timestamp="2026-01-01T00:00:30.000Z", message_uuid="m-0"
+    )
+
+    run(event, post, item)
+
+    # Then its callback's error is Dispatch's: an integer code and the human reason
+    body = json.loads(post.calls[0]["data"])
+    assert body["error"] == {"code": 1300, "reason": "Not part of the provider network"}
+
+
+def test_a_failure_without_a_known_reason_still_gets_one():
+    post = Post()
+    item = finished_item()
+    item["steps"][0].update(status="undeliverable", status_error={"type": "https://x/errors#1320"})
+    event = status_event(
+        DISPATCH_UUID, 0, status="undeliverable", timestamp="2026-01-01T00:00:30.000Z", message_uuid="m-0"
+    )
+
+    run(event, post, item)
+
+    assert json.loads(post.calls[0]["data"])["error"] == {
+        "code": 1320,
+        "reason": "The message was undeliverable.",
+    }
 
 
 @pytest.mark.parametrize(
@@ -125,8 +202,29 @@ def test_delivery_retries_timeouts_429_and_5xx_only(answer, outcome):
 
 def test_nothing_is_sent_without_a_callback_url():
     post = Post()
-    assert run(final_report_event(DISPATCH_UUID), post, finished_item(callback_url=None)).outcome == "dropped"
+    assert run(final_report_event(DISPATCH_UUID), post, finished_item(callback_url=None)).outcome == "skipped"
     assert post.calls == []
+
+
+def test_a_final_report_is_counted_once_with_or_without_a_callback_url():
+    for callback_url in ("https://example.com/cb", None):
+        kept: dict = {}
+        counted = []
+
+        def stored(report, kept=kept):
+            first = "report" not in kept
+            return kept.setdefault("report", report), first
+
+        for _ in range(2):  # the report delivered twice (e.g. a repeated cancel, minutes apart)
+            deliver(
+                final_report_event(DISPATCH_UUID),
+                workflow=finished_item(callback_url=callback_url),
+                account=ACCOUNT,
+                post=Post(),
+                stored_report=stored,
+                on_first_report=counted.append,
+            )
+        assert [item["status"] for item in counted] == ["completed"], callback_url
 
 
 def test_every_retry_of_a_final_report_sends_the_first_body():
@@ -142,7 +240,7 @@ def test_every_retry_of_a_final_report_sends_the_first_body():
             workflow=item,
             account=ACCOUNT,
             post=post,
-            stored_report=lambda report: kept.setdefault("report", report),
+            stored_report=lambda report: (kept.setdefault("report", report), False),
         )
         bodies.append(post.calls[0]["data"])
     assert bodies[0] == bodies[1]

@@ -15,9 +15,11 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerEventV2,
 )
 
+from dispatch.api.examples import example_workflow
 from dispatch.domain.credentials import parse_basic
-from dispatch.domain.sending import parse_client_ref
+from dispatch.domain.reconciliation import ExecutionStatusEvent
 from dispatch.domain.status_updates import StatusWebhook
+from dispatch.domain.statuses import parse_client_ref
 from dispatch.domain.workflow_request import parse_workflow_request
 from local_stack.deploy import ROOT, code_directories, load_template
 
@@ -29,6 +31,7 @@ ASL = ROOT / "statemachine" / "workflow.asl.json"
 API_EVENTS = {
     "create_workflow": "POST /v0.1/dispatch",
     "get_workflow": "GET /v0.1/workflows/{dispatch_uuid}",
+    "get_message": "GET /v0.1/messages/{message_uuid}",
     "status_webhook": "POST /webhooks/message-status",
     "openapi": "GET /v0.1/openapi.json",
 }
@@ -95,22 +98,27 @@ def test_api_event_is_a_payload_2_0_request_for_its_functions_route(name, routes
         assert json.loads(event.decoded_body)
 
 
-@pytest.mark.parametrize("name", ["create_workflow", "get_workflow"])
+@pytest.mark.parametrize("name", ["create_workflow", "get_workflow", "get_message"])
 def test_account_routes_carry_the_authorizer_context(name):
     event = APIGatewayProxyEventV2(load_event(name))
 
     assert event.request_context.authorizer.get_lambda == {"account_id": DEMO_ACCOUNT}
 
 
-def test_create_event_body_is_the_canonical_failover_workflow():
+def test_create_event_body_is_the_canonical_example():
+    # The one example body of the project (dispatch/api/example_workflow.json), not a copy of it.
     event = APIGatewayProxyEventV2(load_event("create_workflow"))
 
-    request = parse_workflow_request(event.decoded_body)
+    assert json.loads(event.decoded_body) == example_workflow()
+
+
+def test_the_canonical_example_is_a_valid_messenger_then_sms_failover():
+    request = parse_workflow_request(example_workflow())
 
     first, second = request.workflow
     assert (first.channel, second.channel) == ("messenger", "sms")
     assert first.message.content.type == second.message.content.type == "text"
-    assert (first.failover.expiry_time, first.failover.condition_status) == (600, "read")
+    assert (first.failover.expiry_time, first.failover.condition_status) == (15, "read")
     assert second.failover is None
 
 
@@ -171,6 +179,30 @@ def test_send_message_event_is_the_task_input_the_state_machine_passes():
     assert isinstance(event["dispatch_uuid"], str) and 1 <= len(event["dispatch_uuid"]) <= 64
     assert type(event["step_index"]) is int and event["step_index"] >= 0
     assert event["dispatch_uuid"] == load_event("get_workflow")["pathParameters"]["dispatch_uuid"]
+
+
+# --- EventBridge ----------------------------------------------------------------------------------------
+
+
+def reconcile_rule_pattern() -> dict[str, Any]:
+    function = load_template()["Resources"]["ReconcileExecutionFunction"]
+    (rule,) = [e for e in function["Properties"]["Events"].values() if e["Type"] == "EventBridgeRule"]
+    return rule["Properties"]["Pattern"]
+
+
+def test_reconcile_event_is_a_failed_execution_of_the_sample_workflow_that_its_rule_matches():
+    raw = load_event("reconcile_execution")
+    event = ExecutionStatusEvent.model_validate(raw)
+    pattern = reconcile_rule_pattern()
+
+    assert raw["source"] in pattern["source"]
+    assert raw["detail-type"] in pattern["detail-type"]
+    assert event.detail.status in pattern["detail"]["status"]
+    # The execution is named by the workflow's dispatch_uuid, like every execution of the machine.
+    assert event.detail.name == load_event("get_workflow")["pathParameters"]["dispatch_uuid"]
+    assert event.detail.execution_arn.endswith(f":{event.detail.name}")
+    assert raw["resources"] == [event.detail.execution_arn]
+    assert json.loads(raw["detail"]["input"])["dispatch_uuid"] == event.detail.name
 
 
 # --- sample data ---------------------------------------------------------------------------------------

@@ -13,9 +13,19 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from pydantic import BaseModel
 
 from dispatch.api import problems, schemas
+from dispatch.api.cursors import MAX_CURSOR_LENGTH
 from dispatch.api.openapi import CREATE_EXAMPLE, OPENAPI_PATH, build_openapi_document, openapi_document
-from dispatch.domain.workflow_request import parse_workflow_request
-from dispatch.domain.workflows import list_workflows, workflow_view
+from dispatch.api.views import workflow_page, workflow_view
+from dispatch.domain.errors import ParameterError
+from dispatch.domain.workflow_request import (
+    MAX_BODY_BYTES,
+    MAX_BODY_DEPTH,
+    MAX_CUSTOM_PROPERTIES,
+    MAX_TEMPLATE_NAME_LENGTH,
+    MAX_TEMPLATE_PARAMETER_LENGTH,
+    MAX_TEMPLATE_PARAMETERS,
+    parse_workflow_request,
+)
 from local_stack.deploy import ROOT, load_template
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -110,7 +120,16 @@ def test_create_routes_take_the_dispatch_body_and_an_idempotency_key(document):
         body = operation["requestBody"]["content"]["application/json"]["schema"]
         assert body == {"$ref": "#/components/schemas/WorkflowRequest"}
         assert [p["name"] for p in operation["parameters"]] == ["Idempotency-Key"]
-        assert set(operation["responses"]) == {"202", "400", "401", "409", "422", "503"}
+        assert set(operation["responses"]) == {"202", "400", "401", "409", "413", "422", "503"}
+        # Dispatch v0.1 declares 400 for an invalid body; 422 is only a reused Idempotency-Key.
+        assert "Validation failed" in operation["responses"]["400"]["description"]
+        assert "Idempotency-Key" in operation["responses"]["422"]["description"]
+
+
+def test_no_route_declares_422_for_validation(document):
+    for route, operation in operations(document).items():
+        if "422" in operation["responses"]:
+            assert route[0] == "POST" and route[1] in ("/v0.1/dispatch", "/v0.1/workflows"), route
 
 
 def test_list_route_declares_its_query_parameters(document):
@@ -121,6 +140,73 @@ def test_list_route_declares_its_query_parameters(document):
     assert set(parameters["status"]["schema"]["enum"]) == {"in_progress", "completed", "error", "cancelled"}
     page_size = parameters["page_size"]["schema"]
     assert (page_size["minimum"], page_size["maximum"], page_size["default"]) == (1, 100, 20)
+    cursor = parameters["cursor"]["schema"]
+    assert (cursor["minLength"], cursor["maxLength"]) == (1, MAX_CURSOR_LENGTH)
+    assert set(document["paths"]["/v0.1/workflows"]["get"]["responses"]) == {"200", "400", "401"}
+
+
+def test_the_message_route_answers_a_message_view_or_404(document):
+    operation = document["paths"]["/v0.1/messages/{message_uuid}"]["get"]
+
+    assert document["paths"]["/v0.1/messages/{message_uuid}"]["parameters"][0]["schema"]["format"] == "uuid"
+    assert set(operation["responses"]) == {"200", "401", "404"}
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/MessageView"
+    }
+
+
+# --- limits: declared, so that the fuzzer explores them --------------------------------------------
+
+
+def schema_of(document: dict[str, Any], name: str, field: str) -> dict[str, Any]:
+    """A property's schema, without the `null` alternative of an optional field."""
+    schema = document["components"]["schemas"][name]["properties"][field]
+    options = [option for option in schema.get("anyOf", [schema]) if option.get("type") != "null"]
+    return options[0]
+
+
+def test_every_string_array_and_object_a_client_sends_is_bounded(document):
+    # Every request-body field that would otherwise be unbounded declares its limit
+    bounded = {
+        ("Content", "text"): ("maxLength", 4096),
+        ("Content", "custom"): ("maxProperties", MAX_CUSTOM_PROPERTIES),
+        ("Template", "name"): ("maxLength", MAX_TEMPLATE_NAME_LENGTH),
+        ("Template", "parameters"): ("maxItems", MAX_TEMPLATE_PARAMETERS),
+        ("TemplateParameter", "default"): ("maxLength", MAX_TEMPLATE_PARAMETER_LENGTH),
+        ("MessengerOptions", "tag"): ("maxLength", 100),
+        ("WhatsappOptions", "locale"): ("maxLength", 35),
+        ("workflow_request.Endpoint", "number"): ("maxLength", 50),
+        ("WorkflowRequest", "workflow"): ("maxItems", 10),
+        ("StatusWebhook", "message_uuid"): ("maxLength", 100),
+        ("StatusWebhook", "client_ref"): ("maxLength", 100),
+    }
+    for (name, field), (keyword, limit) in bounded.items():
+        assert schema_of(document, name, field)[keyword] == limit, (name, field)
+    body = document["paths"]["/v0.1/dispatch"]["post"]["requestBody"]["description"]
+    assert str(MAX_BODY_BYTES) in body and str(MAX_BODY_DEPTH) in body
+
+
+def test_no_request_string_is_left_unbounded(document):
+    # Strings of the request bodies: each has a maxLength, an enum, or a format that bounds it
+    for name in (
+        "WorkflowRequest",
+        "WorkflowStep",
+        "workflow_request.Endpoint",
+        "Recipient",
+        "Content",
+        "Media",
+        "CaptionedMedia",
+        "Template",
+        "TemplateParameter",
+        "MessengerOptions",
+        "WhatsappOptions",
+        "ViberServiceOptions",
+        "Failover",
+    ):
+        for field, schema in document["components"]["schemas"][name]["properties"].items():
+            for option in schema.get("anyOf", [schema]):
+                if option.get("type") == "string" and "enum" not in option and "const" not in option:
+                    assert "maxLength" in option, (name, field)
 
 
 # --- request bodies ----------------------------------------------------------------------------------
@@ -216,14 +302,7 @@ def test_the_workflow_view_shows_only_what_its_model_declares():
 
 def test_a_page_of_workflows_matches_its_schema(document):
     items = [workflow_item(), finished_item()]
-    summaries, _ = list_workflows(lambda limit, cursor: (items, None), page_size=20, cursor=None)
-    page = schemas.WorkflowPage.model_validate(
-        {
-            "page_size": 20,
-            "workflows": summaries,
-            "_links": {"self": {"href": "/v0.1/workflows?page_size=20"}},
-        }
-    ).body()
+    page = workflow_page(items, page_size=20, status=None, next_cursor=None)
 
     assert_matches(document, "WorkflowPage", page)
     assert [s["status"] for s in page["workflows"]] == ["in_progress", "error"]
@@ -237,7 +316,7 @@ def test_the_created_body_matches_its_schema(document):
 @pytest.mark.parametrize(
     "problem",
     [
-        problems.invalid_parameters([{"name": "workflow", "reason": "is required"}]),
+        problems.invalid_parameters([ParameterError("workflow", "is required")]),
         problems.not_found("No such workflow."),
         problems.internal_error(),
     ],
@@ -247,7 +326,7 @@ def test_problem_bodies_match_the_problem_schema(document, problem):
     body = problem.body()
 
     assert_matches(document, "Problem", body)
-    assert ("invalid_parameters" in body) == (problem.status == 422)
+    assert ("invalid_parameters" in body) == (problem.type.endswith("#invalid-params"))
 
 
 def test_response_schemas_never_declare_null():

@@ -10,16 +10,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fakes import DISPATCH_UUID, InMemoryWorkflowRepository, stored_canonical_workflow
+from fakes import DISPATCH_UUID, EXPIRY_TIME, stored_canonical_workflow
 
 from dispatch.clock import iso
 from dispatch.domain.sending import SendOutcome, WorkflowNotFound, send_step
 from dispatch.integrations.messages_api import SendResult
+from dispatch.storage.workflow_repository import WorkflowRepository, message_key, workflow_key
 
 NOW = datetime(2025, 1, 2, 3, 5, 0, tzinfo=UTC)
 LATER = datetime(2025, 1, 2, 3, 5, 9, tzinfo=UTC)
 MESSAGE_UUID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
-REFUSAL = {"http_status": 422, "title": "Invalid"}
+REFUSAL = {"http_status": 422, "title": "Invalid"}  # the provider's refusal, as it sent it
 
 
 class Provider:
@@ -34,19 +35,32 @@ class Provider:
         return self.result
 
 
-class MovesOnBeforeTheClaim(InMemoryWorkflowRepository):
-    """A repository where something else happens to the workflow between send_step's first read
-    and its claim (a cancel, a status deciding it, the item expiring), as concurrent Lambdas do."""
+class MovesOnBeforeTheClaim(WorkflowRepository):
+    """The real repository, where something else happens to the workflow between send_step's
+    first read and its claim (a cancel, a status deciding it, the item expiring), as concurrent
+    Lambdas do; `meanwhile` writes to the table directly."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.meanwhile = lambda workflow: None
+    def __init__(self, table: Any) -> None:
+        super().__init__(table)
+        self.table = table
+        self.meanwhile: Any = lambda: None
 
     def claim_send(self, dispatch_uuid: str, step_index: int, now: str) -> bool:
-        self.meanwhile(self.workflows[dispatch_uuid])
-        if dispatch_uuid not in self.workflows:
-            return False  # a conditional update of an item that is gone fails its condition
+        self.meanwhile()
         return super().claim_send(dispatch_uuid, step_index, now)
+
+    def set_status(self, status: str) -> None:
+        """Another writer ends the workflow (a cancel, or a status deciding it)."""
+        self.table.update_item(
+            Key=workflow_key(DISPATCH_UUID),
+            UpdateExpression="SET #status = :status",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":status": status},
+        )
+
+    def expire(self) -> None:
+        """DynamoDB's TTL removes the workflow item."""
+        self.table.delete_item(Key=workflow_key(DISPATCH_UUID))
 
 
 def send(workflows, provider: Provider, step_index: int = 0, now: datetime = NOW) -> SendOutcome:
@@ -61,8 +75,8 @@ def send(workflows, provider: Provider, step_index: int = 0, now: datetime = NOW
 
 
 @pytest.fixture
-def workflows() -> MovesOnBeforeTheClaim:
-    workflows = MovesOnBeforeTheClaim()
+def workflows(table) -> MovesOnBeforeTheClaim:
+    workflows = MovesOnBeforeTheClaim(table)
     stored_canonical_workflow(workflows)
     return workflows
 
@@ -81,7 +95,7 @@ def test_a_send_for_an_ended_workflow_goes_on_to_read_how_it_ended_not_down_the_
     # Given a workflow that ended while its step was being sent (a retry of the send task)
     provider = Provider()
     send(workflows, provider)
-    workflows.workflows[DISPATCH_UUID]["status"] = status
+    workflows.set_status(status)
     # When the send is retried
     outcome = send(workflows, provider)
     # Then it is reported accepted, with no wait: the state machine reads the step and ends as the
@@ -90,10 +104,10 @@ def test_a_send_for_an_ended_workflow_goes_on_to_read_how_it_ended_not_down_the_
     assert len(provider.sent) == 1
 
 
-def test_the_workflow_not_found_error_names_the_workflow() -> None:
+def test_the_workflow_not_found_error_names_the_workflow(table) -> None:
     # Given no stored workflow (it expired); When its step is sent; Then the task fails naming it
     with pytest.raises(WorkflowNotFound) as raised:
-        send(InMemoryWorkflowRepository(), Provider())
+        send(WorkflowRepository(table), Provider())
     assert str(raised.value) == DISPATCH_UUID
 
 
@@ -105,7 +119,7 @@ def test_a_workflow_that_ends_between_the_read_and_the_claim_is_not_sent_and_not
     workflows, status
 ) -> None:
     # Given a workflow that is cancelled (or decided) after send_step read it, before its claim
-    workflows.meanwhile = lambda workflow: workflow.update(status=status)
+    workflows.meanwhile = lambda: workflows.set_status(status)
     provider = Provider()
     # When its step is sent
     outcome = send(workflows, provider)
@@ -120,7 +134,7 @@ def test_a_retry_that_finds_the_workflow_decided_since_its_read_reports_the_sent
     # progress, while a status completed it before the retry's claim
     provider = Provider()
     send(workflows, provider)
-    workflows.meanwhile = lambda workflow: workflow.update(status="completed")
+    workflows.meanwhile = lambda: workflows.set_status("completed")
     # When the retry goes on
     outcome = send(workflows, provider)
     # Then it reports the message already sent, with no wait, and sends nothing
@@ -130,13 +144,13 @@ def test_a_retry_that_finds_the_workflow_decided_since_its_read_reports_the_sent
 
 def test_a_workflow_that_expires_between_the_read_and_the_claim_does_not_crash_the_send(workflows) -> None:
     # Given a workflow item removed (TTL) after send_step read it
-    workflows.meanwhile = lambda workflow: workflows.workflows.pop(DISPATCH_UUID)
+    workflows.meanwhile = workflows.expire
     provider = Provider()
     # When its step is sent
     outcome = send(workflows, provider)
     # Then nothing is sent, and the state machine waits as for any send it cannot confirm
     assert provider.sent == []
-    assert outcome == SendOutcome(accepted=True, wait_seconds=600, message_uuid=None)
+    assert outcome == SendOutcome(accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=None)
 
 
 # -- what a send stores -------------------------------------------------------------------------------
@@ -151,7 +165,8 @@ def test_the_message_uuid_lookup_expires_with_its_workflow(workflows) -> None:
     # Given a workflow with a TTL; When its step is sent and accepted
     send(workflows, Provider())
     # Then the record that finds the step by message_uuid has the same TTL (no orphan records)
-    assert workflows.message_index[MESSAGE_UUID]["expires_at"] == stored(workflows)["expires_at"]
+    lookup = workflows.table.get_item(Key=message_key(MESSAGE_UUID))["Item"]
+    assert int(lookup["expires_at"]) == stored(workflows)["expires_at"]
 
 
 def test_a_refused_send_records_when_it_was_refused(workflows) -> None:

@@ -11,23 +11,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fakes import DISPATCH_UUID, InMemoryWorkflowRepository, stored_canonical_workflow
+from dynamodb import fail_over
+from fakes import DISPATCH_UUID, stored_canonical_workflow
 
 from dispatch.clock import iso
 from dispatch.domain.status_updates import RecordResult, StatusWebhook, record_message_status
 from dispatch.domain.statuses import MessageStatus, rank
+from dispatch.storage.workflow_repository import WorkflowRepository, workflow_key
 
 NOW = datetime(2025, 1, 2, 3, 6, 0, tzinfo=UTC)
 MESSAGE_UUIDS = ("aaaaaaaa-0000-0000-0000-000000000000", "bbbbbbbb-1111-1111-1111-111111111111")
 
 
-class ConcurrentWriter(InMemoryWorkflowRepository):
-    """A repository where another webhook Lambda stores the same status for the same step between
-    this one's read of the workflow and its own write (at-least-once delivery runs duplicates
-    side by side). The other writer has not decided anything yet."""
+class ConcurrentWriter(WorkflowRepository):
+    """The real repository, where another webhook Lambda stores the same status for the same step
+    between this one's read of the workflow and its own write (at-least-once delivery runs
+    duplicates side by side). The other writer has not decided anything yet."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, table: Any) -> None:
+        super().__init__(table)
+        self.table = table
         self.armed = False
 
     def record_status(self, dispatch_uuid: str, step_index: int, **status: Any) -> bool:
@@ -38,10 +41,22 @@ class ConcurrentWriter(InMemoryWorkflowRepository):
 
 
 @pytest.fixture
-def workflows() -> ConcurrentWriter:
-    workflows = ConcurrentWriter()
+def workflows(table) -> ConcurrentWriter:
+    """The canonical workflow, its first message being sent (the send attempt is recorded before
+    the provider is called, so before any status)."""
+    workflows = ConcurrentWriter(table)
     stored_canonical_workflow(workflows)
+    assert workflows.claim_send(DISPATCH_UUID, 0, "2025-01-02T03:05:00.000Z")
     return workflows
+
+
+def with_callbacks(workflows: ConcurrentWriter) -> None:
+    """The workflow was created with a callback URL (callbacks are published)."""
+    workflows.table.update_item(
+        Key=workflow_key(DISPATCH_UUID),
+        UpdateExpression="SET callback_url = :url",
+        ExpressionAttributeValues={":url": "https://example.com/callbacks"},
+    )
 
 
 def webhook(status: str, *, step: int = 0, second: int = 0, **fields: Any) -> StatusWebhook:
@@ -82,7 +97,9 @@ def workflow(workflows) -> dict[str, Any]:
 
 
 def fail_over_to_last_step(workflows) -> None:
-    assert workflows.fail_over(DISPATCH_UUID, 0, "expired", "2025-01-02T03:15:00.000Z")
+    """What the state machine does when step 0's wait ends: move on to step 1 and send it."""
+    assert fail_over(workflows.table, DISPATCH_UUID, 0, "expired", "2025-01-02T03:15:00.000Z")
+    assert workflows.claim_send(DISPATCH_UUID, 1, "2025-01-02T03:15:00.000Z")
 
 
 # -- a crash between storing a status and deciding the step ----------------------------------------
@@ -128,7 +145,7 @@ def test_a_failure_of_the_last_message_redelivered_after_a_crash_ends_the_workfl
 
 def test_a_redelivery_after_a_crash_publishes_the_status_and_the_final_report(workflows) -> None:
     # Given callbacks on, and a stored, undecided read (neither callback was published)
-    workflows.workflows[DISPATCH_UUID]["callback_url"] = "https://example.com/callbacks"
+    with_callbacks(workflows)
     stored_without_deciding(workflows, "read")
     published: list = []
     # When the read is redelivered
@@ -149,7 +166,7 @@ def test_a_status_stored_by_a_concurrent_writer_after_our_read_is_ignored_withou
     # Given another Lambda that stores the same status between this one's read and its write
     workflows.armed = True
     published: list = []
-    workflows.workflows[DISPATCH_UUID]["callback_url"] = "https://example.com/callbacks"
+    with_callbacks(workflows)
     # When this one records it (its read shows no status at all)
     result = record(workflows, status, published=published)
     # Then its refused write is no error: it is ignored, and it leaves deciding and publishing to
@@ -193,19 +210,17 @@ def test_the_last_message_ends_the_workflow_with_its_first_failure(workflows, fi
 # -- what is kept of an error -------------------------------------------------------------------------------
 
 
-def test_an_error_keeps_its_type_title_and_code(workflows) -> None:
+def test_an_error_keeps_its_code_as_a_number_its_title_as_the_reason_and_its_type(workflows) -> None:
     error = {"type": "https://example.com/errors#1320", "title": "Undeliverable", "code": 1320, "detail": "x"}
     record(workflows, "undeliverable", error=error)
     assert workflow(workflows)["steps"][0]["status_error"] == {
+        "code": 1320,
+        "reason": "Undeliverable",
         "type": error["type"],
-        "title": "Undeliverable",
-        "code": "1320",
     }
 
 
-def test_only_currency_and_price_of_the_usage_are_kept_as_strings() -> None:
-    workflows = InMemoryWorkflowRepository()
-    stored_canonical_workflow(workflows)
+def test_only_currency_and_price_of_the_usage_are_kept_as_strings(workflows) -> None:
     record(workflows, "delivered", usage={"price": 0.5, "currency": "USD", "network": "23415"})
     assert workflow(workflows)["steps"][0]["usage"] == {"price": "0.5", "currency": "USD"}
 

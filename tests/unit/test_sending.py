@@ -1,4 +1,5 @@
-"""Sending one step's message at most once, whatever retries happen (dispatch.domain.sending)."""
+"""Sending one step's message at most once, whatever retries happen (dispatch.domain.sending),
+with the real WorkflowRepository on moto and a scripted Messages API."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from dynamodb import items
 from fakes import (
     DISPATCH_UUID,
+    EXPIRY_TIME,
     MESSENGER_TEXT,
     PAGE_ID,
     PII,
@@ -17,13 +20,15 @@ from fakes import (
     SMS_TEXT,
     SMS_TO,
     STATUS_WEBHOOK_URL,
-    InMemoryWorkflowRepository,
+    ScriptedMessagesApi,
     stored_canonical_workflow,
 )
 
 from dispatch.clock import iso
-from dispatch.domain.sending import SendOutcome, WorkflowNotFound, client_ref, parse_client_ref, send_step
+from dispatch.domain.sending import SendOutcome, WorkflowNotFound, send_step
+from dispatch.domain.statuses import client_ref, parse_client_ref
 from dispatch.integrations.messages_api import SendResult
+from dispatch.storage.workflow_repository import WorkflowRepository
 
 NOW = datetime(2025, 1, 2, 3, 5, 0, tzinfo=UTC)
 FINAL_STATUS_TIMEOUT = 86400
@@ -31,26 +36,14 @@ MESSAGE_UUID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
 REFUSAL = {"http_status": 422, "type": "https://developer.vonage.com/api-errors#invalid", "title": "Invalid"}
 
 
-class FakeMessagesApi:
-    """Answers each send with the next scripted SendResult and keeps the bodies it was given."""
-
-    def __init__(self, *results: SendResult) -> None:
-        self.results = list(results)
-        self.sent: list[dict[str, Any]] = []
-
-    def send(self, body: dict[str, Any]) -> SendResult:
-        self.sent.append(body)
-        return self.results.pop(0)
-
-
 @pytest.fixture
-def workflows() -> InMemoryWorkflowRepository:
-    workflows = InMemoryWorkflowRepository()
+def workflows(workflows: WorkflowRepository) -> WorkflowRepository:
+    """The repository, holding the canonical workflow."""
     stored_canonical_workflow(workflows)
     return workflows
 
 
-def send(workflows, messages: FakeMessagesApi, step_index: int = 0, **options) -> SendOutcome:
+def send(workflows, messages: ScriptedMessagesApi, step_index: int = 0, **options) -> SendOutcome:
     options.setdefault("final_status_timeout", FINAL_STATUS_TIMEOUT)
     return send_step(
         DISPATCH_UUID,
@@ -88,11 +81,13 @@ def test_a_client_ref_that_is_not_ours_parses_to_none(value) -> None:
 
 def test_the_first_call_sends_once_and_records_the_acceptance(workflows) -> None:
     # Given a new workflow and a provider that accepts the message
-    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    messages = ScriptedMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
     # When its first step is sent
     outcome = send(workflows, messages)
     # Then one message went out, and the step's wait is its expiry_time
-    assert outcome == SendOutcome(accepted=True, wait_seconds=600, message_uuid=MESSAGE_UUID)
+    assert outcome == SendOutcome(
+        accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=MESSAGE_UUID, provider="accepted"
+    )
     assert len(messages.sent) == 1
     # And the step records the acceptance, findable by the message_uuid
     stored = step(workflows, 0)
@@ -106,9 +101,9 @@ def test_the_first_call_sends_once_and_records_the_acceptance(workflows) -> None
 
 
 def test_the_task_output_holds_no_message_content_or_address(workflows) -> None:
-    outcome = send(workflows, FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID)))
+    outcome = send(workflows, ScriptedMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID)))
     output = outcome.as_task_output()
-    assert output == {"accepted": True, "wait_seconds": 600, "message_uuid": MESSAGE_UUID}
+    assert output == {"accepted": True, "wait_seconds": EXPIRY_TIME, "message_uuid": MESSAGE_UUID}
     assert not [value for value in PII if value in json.dumps(output)]
 
 
@@ -119,7 +114,7 @@ def test_the_task_output_holds_no_message_content_or_address(workflows) -> None:
 def test_the_provider_gets_the_steps_v1_body_with_its_client_ref_and_webhook_url(
     workflows, index, channel, sender, recipient, text
 ) -> None:
-    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    messages = ScriptedMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
 
     send(workflows, messages, step_index=index)
 
@@ -131,10 +126,10 @@ def test_the_provider_gets_the_steps_v1_body_with_its_client_ref_and_webhook_url
     assert body["webhook_url"] == STATUS_WEBHOOK_URL
 
 
-def test_without_a_stored_webhook_url_the_body_carries_none() -> None:
-    workflows = InMemoryWorkflowRepository()
+def test_without_a_stored_webhook_url_the_body_carries_none(table) -> None:
+    workflows = WorkflowRepository(table)
     stored_canonical_workflow(workflows, status_webhook_url=None)
-    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    messages = ScriptedMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
 
     send(workflows, messages)
 
@@ -142,12 +137,12 @@ def test_without_a_stored_webhook_url_the_body_carries_none() -> None:
 
 
 @pytest.mark.parametrize(
-    ("index", "final_status_timeout", "wait"), [(0, 86400, 600), (1, 86400, 86400), (1, 3600, 3600)]
+    ("index", "final_status_timeout", "wait"), [(0, 86400, EXPIRY_TIME), (1, 86400, 86400), (1, 3600, 3600)]
 )
 def test_the_wait_is_the_expiry_time_or_the_final_status_timeout_for_the_last_step(
     workflows, index: int, final_status_timeout: int, wait: int
 ) -> None:
-    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    messages = ScriptedMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
     outcome = send(workflows, messages, step_index=index, final_status_timeout=final_status_timeout)
     assert outcome.wait_seconds == wait
 
@@ -157,28 +152,32 @@ def test_the_wait_is_the_expiry_time_or_the_final_status_timeout_for_the_last_st
 
 def test_a_retried_call_for_the_same_step_does_not_send_again_and_reuses_the_message_uuid(workflows) -> None:
     # Given a step already sent and accepted
-    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    messages = ScriptedMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
     first = send(workflows, messages)
     # When the same step is sent again (a Lambda or Step Functions retry)
     retry = send(workflows, messages)
     # Then nothing more goes out, and the retry answers like the first call
     assert len(messages.sent) == 1
-    assert retry == first == SendOutcome(accepted=True, wait_seconds=600, message_uuid=MESSAGE_UUID)
+    assert first == SendOutcome(
+        accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=MESSAGE_UUID, provider="accepted"
+    )
+    # The retry sent nothing: nothing for the provider metrics either.
+    assert retry == SendOutcome(accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=MESSAGE_UUID)
 
 
 def test_a_retry_after_an_attempt_that_never_recorded_its_result_does_not_send(workflows) -> None:
     # Given an attempt that claimed the step, then died before the provider's answer was stored
     assert workflows.claim_send(DISPATCH_UUID, 0, iso(NOW))
-    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    messages = ScriptedMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
     # When the step is sent again
     outcome = send(workflows, messages)
     # Then it does not risk a duplicate: no send, and the state machine waits for statuses
     assert messages.sent == []
-    assert outcome == SendOutcome(accepted=True, wait_seconds=600, message_uuid=None)
+    assert outcome == SendOutcome(accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=None)
 
 
 def test_sending_the_next_step_is_independent_of_the_first(workflows) -> None:
-    messages = FakeMessagesApi(
+    messages = ScriptedMessagesApi(
         SendResult(accepted=True, message_uuid=MESSAGE_UUID), SendResult(accepted=True, message_uuid="second")
     )
     send(workflows, messages, step_index=0)
@@ -191,22 +190,22 @@ def test_sending_the_next_step_is_independent_of_the_first(workflows) -> None:
 # -- refused and unknown sends -----------------------------------------------------------------
 
 
-def test_a_refused_send_fails_over_at_once_and_records_send_failed(workflows) -> None:
+def test_a_refused_send_fails_over_at_once_and_records_send_failed(workflows, table) -> None:
     # Given a provider that refuses the message
-    messages = FakeMessagesApi(SendResult(accepted=False, error=REFUSAL))
+    messages = ScriptedMessagesApi(SendResult(accepted=False, error=REFUSAL))
     # When the step is sent
     outcome = send(workflows, messages)
     # Then the state machine is told to fail over without waiting
-    assert outcome == SendOutcome(accepted=False, wait_seconds=0, message_uuid=None)
+    assert outcome == SendOutcome(accepted=False, wait_seconds=0, message_uuid=None, provider="refused")
     # And the step records the failure (and no message_uuid)
     stored = step(workflows, 0)
     assert (stored["send_state"], stored["send_error"]) == ("failed", REFUSAL)
     assert "message_uuid" not in stored
-    assert workflows.message_index == {}
+    assert not [item for item in items(table) if item["pk"].startswith("MESSAGE#")]
 
 
 def test_a_retry_after_a_refused_send_does_not_send_again_and_is_still_refused(workflows) -> None:
-    messages = FakeMessagesApi(SendResult(accepted=False, error=REFUSAL))
+    messages = ScriptedMessagesApi(SendResult(accepted=False, error=REFUSAL))
     send(workflows, messages)
 
     retry = send(workflows, messages)
@@ -218,25 +217,52 @@ def test_a_retry_after_a_refused_send_does_not_send_again_and_is_still_refused(w
 
 def test_an_unknown_outcome_waits_for_statuses_and_is_never_sent_again(workflows) -> None:
     # Given a provider that took the request but never answered
-    messages = FakeMessagesApi(SendResult(accepted=False, unknown=True, error={"title": "No answer in time"}))
+    messages = ScriptedMessagesApi(
+        SendResult(accepted=False, unknown=True, error={"title": "No answer in time"})
+    )
     # When the step is sent, then retried
     outcome = send(workflows, messages)
     retry = send(workflows, messages)
     # Then the message may have gone out: wait for its statuses rather than fail over or resend
-    assert outcome == SendOutcome(accepted=True, wait_seconds=600, message_uuid=None)
-    assert retry.accepted is True
+    assert outcome == SendOutcome(
+        accepted=True, wait_seconds=EXPIRY_TIME, message_uuid=None, provider="error"
+    )
+    assert (retry.accepted, retry.provider) == (True, None)  # counted once, when it happened
     assert len(messages.sent) == 1
     assert step(workflows, 0).get("send_state") != "failed"
+
+
+@pytest.mark.parametrize(
+    ("error", "provider"),
+    [
+        ({"http_status": 422, "title": "Invalid params"}, "refused"),
+        ({"http_status": 401, "title": "Unauthorized"}, "refused"),  # our credentials: refused too
+        ({"http_status": 503, "title": "Unavailable"}, "error"),
+        ({"http_status": 429, "title": "Too many requests"}, "error"),
+        ({"title": "Connection failed", "detail": "ConnectionError"}, "error"),
+    ],
+)
+def test_a_failed_send_says_whether_the_provider_refused_it_or_could_not_take_it(workflows, error, provider):
+    outcome = send(workflows, ScriptedMessagesApi(SendResult(accepted=False, error=error)))
+
+    assert (outcome.accepted, outcome.provider) == (False, provider)
 
 
 # -- nothing to send ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("status", ["completed", "error"])
-def test_a_workflow_no_longer_in_progress_sends_nothing_and_does_not_wait(workflows, status: str) -> None:
+def test_a_workflow_no_longer_in_progress_sends_nothing_and_does_not_wait(
+    workflows, table, status: str
+) -> None:
     # Given a workflow already decided (e.g. completed by a status during a retry)
-    workflows.workflows[DISPATCH_UUID]["status"] = status
-    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+    table.update_item(
+        Key={"pk": f"WORKFLOW#{DISPATCH_UUID}"},
+        UpdateExpression="SET #status = :status",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":status": status},
+    )
+    messages = ScriptedMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
     # When a step is sent
     outcome = send(workflows, messages, step_index=1)
     # Then nothing goes out, nothing is claimed, and the state machine reads the outcome at once
@@ -245,8 +271,8 @@ def test_a_workflow_no_longer_in_progress_sends_nothing_and_does_not_wait(workfl
     assert "send_state" not in step(workflows, 1)
 
 
-def test_a_workflow_that_is_not_stored_is_reported_and_nothing_is_sent() -> None:
-    messages = FakeMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
+def test_a_workflow_that_is_not_stored_is_reported_and_nothing_is_sent(table) -> None:
+    messages = ScriptedMessagesApi(SendResult(accepted=True, message_uuid=MESSAGE_UUID))
     with pytest.raises(WorkflowNotFound):
-        send(InMemoryWorkflowRepository(), messages)
+        send(WorkflowRepository(table), messages)
     assert messages.sent == []

@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 
 from dispatch.domain.statuses import (
+    TERMINAL,
     MessageStatus,
     StepOutcome,
     WorkflowStatus,
     decision_for,
+    effective_condition,
+    fails_over_at_once,
+    is_status_of_step,
     meets_condition,
     rank,
 )
@@ -27,10 +31,57 @@ def test_successes_rank_in_the_order_a_message_progresses() -> None:
     assert rank(SUBMITTED) < rank(DELIVERED) < rank(READ)
 
 
-@pytest.mark.parametrize("success", SUCCESSES)
+@pytest.mark.parametrize("success", (SUBMITTED, DELIVERED))
 @pytest.mark.parametrize("failure", FAILURES)
-def test_a_failure_ranks_above_every_success_so_it_is_terminal(failure, success) -> None:
+def test_a_failure_ranks_above_every_success_short_of_read(failure, success) -> None:
     assert rank(failure) > rank(success)
+
+
+@pytest.mark.parametrize("first", TERMINAL)
+@pytest.mark.parametrize("late", list(MessageStatus))
+def test_no_status_ranks_above_a_terminal_one_so_the_first_terminal_status_is_final(first, late) -> None:
+    # A status is stored only over a lower rank: nothing replaces read, rejected or undeliverable.
+    assert not rank(late) > rank(first)
+
+
+def test_the_terminal_statuses_are_read_and_the_failures() -> None:
+    assert {READ, REJECTED, UNDELIVERABLE} == TERMINAL
+
+
+# -- effective_condition -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "channel", "effective"),
+    [
+        ("read", "sms", "delivered"),  # no read receipts: its highest status reaches `read`
+        ("delivered", "sms", "delivered"),
+        ("read", "messenger", "read"),
+        ("read", "whatsapp", "read"),
+        ("read", "viber_service_msg", "read"),
+        (None, "sms", None),  # the last step
+    ],
+)
+def test_read_is_reached_by_delivered_on_a_channel_without_read_receipts(condition, channel, effective):
+    assert effective_condition(condition, channel) == effective
+    if effective:
+        assert meets_condition(DELIVERED, effective) is (effective == "delivered")
+
+
+# -- is_status_of_step -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("step", "message_uuid", "belongs"),
+    [
+        ({}, "m-1", False),  # never sent
+        ({"send_state": "sending"}, "m-1", True),  # the first status may beat the send's answer
+        ({"send_state": "accepted", "message_uuid": "m-1"}, "m-1", True),
+        ({"send_state": "accepted", "message_uuid": "m-1"}, "m-2", False),  # another message
+    ],
+)
+def test_a_status_belongs_to_a_step_only_once_it_was_sent_as_that_message(step, message_uuid, belongs):
+    assert is_status_of_step(step, message_uuid) is belongs
 
 
 def test_every_status_has_a_rank() -> None:
@@ -85,9 +136,27 @@ def test_a_step_with_a_condition_completes_the_workflow_only_when_the_condition_
 
 @pytest.mark.parametrize("condition", ["delivered", "read"])
 @pytest.mark.parametrize("failure", FAILURES)
-def test_a_failure_on_a_step_with_a_condition_decides_nothing_until_the_expiry(failure, condition) -> None:
-    # The state machine fails over when the wait ends; the webhook must not end the workflow.
+def test_a_failure_on_a_step_with_a_condition_does_not_end_the_workflow(failure, condition) -> None:
+    # It fails over instead: the webhook must not end the workflow.
     assert decision_for(failure, condition_status=condition) is None
+
+
+@pytest.mark.parametrize("condition", ["delivered", "read"])
+@pytest.mark.parametrize("failure", FAILURES)
+def test_a_failure_on_a_step_with_a_condition_fails_over_at_once_with_its_outcome(failure, condition) -> None:
+    assert fails_over_at_once(failure, condition_status=condition) == StepOutcome(failure.value)
+
+
+@pytest.mark.parametrize("condition", ["delivered", "read", None])
+@pytest.mark.parametrize("success", SUCCESSES)
+def test_no_success_fails_over(success, condition) -> None:
+    assert fails_over_at_once(success, condition_status=condition) is None
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+def test_a_failure_on_the_last_step_does_not_fail_over_it_ends_the_workflow(failure) -> None:
+    assert fails_over_at_once(failure, condition_status=None) is None
+    assert decision_for(failure, condition_status=None) == (WorkflowStatus.ERROR, StepOutcome(failure.value))
 
 
 # -- decision_for: the last step (no failover, so no condition) --------------------------------

@@ -18,9 +18,16 @@ from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
-from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
 
-from local_stack.deploy import ROOT, TEMPLATE, code_directories, load_template, to_cloudformation
+from local_stack.deploy import (
+    ROOT,
+    TEMPLATE,
+    code_directories,
+    latest_versions,
+    load_template,
+    to_cloudformation,
+)
+from local_stack.gateway import routes_from_cloudformation
 
 ASL_URI = "statemachine/workflow.asl.json"
 ASL = ROOT / ASL_URI
@@ -30,6 +37,7 @@ ROUTES = {
     ("POST", "/v0.1/dispatch"),
     ("POST", "/v0.1/workflows"),
     ("GET", "/v0.1/workflows/{dispatch_uuid}"),
+    ("GET", "/v0.1/messages/{message_uuid}"),
     ("GET", "/v0.1/workflows"),
     ("DELETE", "/v0.1/workflows/{dispatch_uuid}"),
     ("POST", "/webhooks/message-status"),
@@ -40,8 +48,7 @@ UNAUTHENTICATED_ROUTES = {
     ("GET", "/v0.1/openapi.json"),  # the API's public description
 }
 AUTHORIZER = "AccountAuthorizer"
-# Function -> the one action it may get from an inline statement (no SAM policy template has it).
-INLINE_STATEMENTS_ALLOWED = {"CancelWorkflowFunction": "states:StopExecution"}
+# Which actions each role gets, and on what: tests/unit/test_permissions.py.
 
 # cfn-lint warnings and informational matches accepted on purpose: (rule id, resource) -> why.
 # Errors are never accepted.
@@ -50,11 +57,14 @@ ALLOWED_LINT_MATCHES: dict[tuple[str, str], str] = {}
 
 REQUIRED_STATES = {
     "Send message",
-    "Wait for condition",
-    "Read step status",
-    "Condition met?",
+    "Wait for condition or expiry",
     "Fail over to next message",
+    "Mark workflow as error",
+    "Report the outcome",
 }
+RACE = "Wait for condition or expiry"
+WAIT = "Wait until expiry"
+WATCH = "Wait for a deciding status"
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 # Long runs mixing letters and digits: the shape of keys, tokens and passwords, not of names.
@@ -116,6 +126,19 @@ def transitions(state: dict[str, Any]) -> list[str]:
     return targets
 
 
+def state_scopes(machine: dict[str, Any]) -> list[dict[str, Any]]:
+    """The machine and every Parallel branch in it: each is a StartAt with its own States."""
+    scopes = [machine]
+    for state in machine["States"].values():
+        for branch in state.get("Branches", []):
+            scopes += state_scopes(branch)
+    return scopes
+
+
+def all_states(machine: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: state for scope in state_scopes(machine) for name, state in scope["States"].items()}
+
+
 # --- cfn-lint --------------------------------------------------------------------------------------
 
 
@@ -152,6 +175,18 @@ def test_http_api_has_exactly_the_dispatch_routes(cfn):
     routes = {(method.upper(), path) for path, operations in paths.items() for method in operations}
 
     assert routes == ROUTES
+
+
+def test_the_local_gateway_serves_every_route_with_and_without_a_trailing_slash(cfn):
+    # API Gateway matches `/path/` to the route `/path` (routes cannot end in a slash); the local
+    # gateway, built from the same routes, does the same.
+    routes, _ = routes_from_cloudformation(cfn)
+
+    assert {(route.method, route.path) for route in routes} == ROUTES
+    for route in routes:
+        path = route.path.replace("{dispatch_uuid}", "abc").replace("{message_uuid}", "abc")
+        assert route.pattern.match(path) and route.pattern.match(path + "/"), route
+        assert not route.pattern.match(path + "//x"), route
 
 
 def test_every_route_but_the_webhook_uses_the_account_authorizer(cfn):
@@ -209,22 +244,6 @@ def test_every_function_code_uri_has_an_app_with_a_lambda_handler(template):
         assert has_module_level_function(app.read_text(), "lambda_handler"), logical_id
 
 
-def test_functions_use_only_sam_policy_templates(template):
-    policy_templates = set(PolicyTemplatesProcessor.get_default_policy_templates_json()["Templates"])
-
-    for logical_id, function in resources_of_type(template, "AWS::Serverless::Function").items():
-        for policy in function["Properties"].get("Policies", []):
-            assert isinstance(policy, dict) and len(policy) == 1, (logical_id, policy)
-            if "Statement" in policy:
-                # Only where no SAM policy template exists: stopping this machine's executions.
-                assert logical_id in INLINE_STATEMENTS_ALLOWED, (logical_id, policy)
-                (statement,) = policy["Statement"]
-                assert statement["Action"] == INLINE_STATEMENTS_ALLOWED[logical_id]
-                assert ":execution:${WorkflowStateMachine.Name}:*" in statement["Resource"]["Fn::Sub"]
-                continue
-            assert set(policy) <= policy_templates, (logical_id, policy)
-
-
 def actions_of(statement: dict[str, Any]) -> list[str]:
     return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
 
@@ -233,30 +252,59 @@ def is_log_delivery_statement(statement: dict[str, Any]) -> bool:
     return all(action.startswith("logs:") and action != "logs:*" for action in actions_of(statement))
 
 
-def test_no_role_allows_everything_but_the_state_machine_log_delivery(template, cfn):
+def test_no_role_allows_everything_but_log_delivery_and_waking_executions(template, cfn):
     (machine_id,) = resources_of_type(template, "AWS::Serverless::StateMachine")
     machine_role = f"{machine_id}Role"  # the role SAM generates for the state machine
-    assert machine_role in resources_of_type(cfn, "AWS::IAM::Role")
+    webhook_role = "StatusWebhookFunctionRole"
+    assert {machine_role, webhook_role} <= set(resources_of_type(cfn, "AWS::IAM::Role"))
 
     for logical_id, role in resources_of_type(cfn, "AWS::IAM::Role").items():
         for policy in role["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
                 assert "*" not in actions_of(statement), (logical_id, statement)
                 if statement.get("Resource") == "*":
-                    # Step Functions log delivery only works on "*" (no SAM template covers it).
-                    assert logical_id == machine_role, (logical_id, statement)
-                    assert is_log_delivery_statement(statement), statement
+                    # Only actions that support no resource-level permissions: Step Functions log
+                    # delivery, and SendTaskFailure (a token is the capability, not an ARN).
+                    if logical_id == webhook_role:
+                        assert actions_of(statement) == ["states:SendTaskFailure"], statement
+                    else:
+                        assert logical_id == machine_role, (logical_id, statement)
+                        assert is_log_delivery_statement(statement), statement
 
 
-def test_state_machine_hand_written_statements_are_only_log_delivery(template):
-    policy_templates = set(PolicyTemplatesProcessor.get_default_policy_templates_json()["Templates"])
+def test_the_cursor_key_is_generated_by_the_stack_and_readable_by_the_listing_only(template):
+    secrets = resources_of_type(template, "AWS::SecretsManager::Secret")
+    (name,) = secrets
+    assert "GenerateSecretString" in secrets[name]["Properties"]  # nobody has to create it
+    readers = []
+    for logical_id, function in resources_of_type(template, "AWS::Serverless::Function").items():
+        for policy in function["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []):
+                if statement.get("Resource") == {"Ref": name}:
+                    readers.append(logical_id)
+    assert readers == ["ListWorkflowsFunction"]
+    environment = resources_of_type(template, "AWS::Serverless::Function")["ListWorkflowsFunction"]
+    assert environment["Properties"]["Environment"]["Variables"]["CURSOR_SECRET_ARN"] == {"Ref": name}
 
-    for policy in state_machine(template)["Policies"]:
-        if set(policy) <= policy_templates:
-            continue
-        assert set(policy) == {"Statement"}, policy
-        for statement in policy["Statement"]:
-            assert is_log_delivery_statement(statement), statement
+
+def test_the_message_route_only_reads_the_table(template):
+    function = resources_of_type(template, "AWS::Serverless::Function")["GetMessageFunction"]
+    (policy,) = function["Properties"]["Policies"]
+    assert policy["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem"],
+            "Resource": {"Fn::GetAtt": ["WorkflowsTable", "Arn"]},
+        }
+    ]
+
+
+def test_signed_statuses_are_accepted_for_at_least_24_hours_by_default(template):
+    parameter = template["Parameters"]["WebhookMaxAgeSeconds"]
+    assert parameter["Default"] >= 24 * 3600
+    function = resources_of_type(template, "AWS::Serverless::Function")["StatusWebhookFunction"]
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["WEBHOOK_MAX_AGE_SECONDS"] == {"Ref": "WebhookMaxAgeSeconds"}
 
 
 # --- table ------------------------------------------------------------------------------------------
@@ -293,13 +341,17 @@ def test_every_asl_placeholder_has_a_substitution_and_vice_versa(template, asl_t
     assert placeholders == set(state_machine(template)["DefinitionSubstitutions"])
 
 
-def test_dynamodb_substitutions_are_the_optimized_integrations(template):
+def test_dynamodb_substitutions_are_update_item_integrations(template):
     substitutions = state_machine(template)["DefinitionSubstitutions"]
 
-    assert substitutions["DynamoDbGetItem"] == {"Fn::Sub": "arn:${AWS::Partition}:states:::dynamodb:getItem"}
     assert substitutions["DynamoDbUpdateItem"] == {
         "Fn::Sub": "arn:${AWS::Partition}:states:::dynamodb:updateItem"
     }
+    # The optimised integration cannot wait for a task token; the SDK integration can.
+    assert substitutions["DynamoDbUpdateItemWaitForTaskToken"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken"
+    }
+    assert not [name for name in substitutions if "GetItem" in name or "PutItem" in name]
 
 
 # --- statelint --------------------------------------------------------------------------------------
@@ -318,6 +370,9 @@ def fake_value(logical_value: Any) -> str:
         )
     if "Fn::GetAtt" in logical_value:
         return f"arn:aws:lambda:{REGION}:123456789012:function:{logical_value['Fn::GetAtt'][0]}"
+    if logical_value["Ref"].endswith(".Alias"):
+        function = logical_value["Ref"].removesuffix(".Alias")
+        return f"arn:aws:lambda:{REGION}:123456789012:function:{function}:live"
     return f"fake-{logical_value['Ref']}"
 
 
@@ -342,54 +397,172 @@ def test_statelint_passes_on_the_deployed_definition(template, asl_text, tmp_pat
 # --- ASL structure ----------------------------------------------------------------------------------
 
 
-def test_every_transition_targets_an_existing_state(asl):
-    states = asl["States"]
+def test_every_transition_targets_an_existing_state_of_its_scope(asl):
+    for scope in state_scopes(asl):
+        states = scope["States"]
+        assert scope["StartAt"] in states
+        for name, state in states.items():
+            for target in transitions(state):
+                assert target in states, (name, target)
 
-    assert asl["StartAt"] in states
-    for name, state in states.items():
-        for target in transitions(state):
-            assert target in states, (name, target)
+
+def test_every_state_is_reachable_from_the_start_of_its_scope(asl):
+    for scope in state_scopes(asl):
+        states = scope["States"]
+        reached, queue = {scope["StartAt"]}, deque([scope["StartAt"]])
+        while queue:
+            for target in transitions(states[queue.popleft()]):
+                if target not in reached:
+                    reached.add(target)
+                    queue.append(target)
+
+        assert reached == set(states)
 
 
-def test_every_state_is_reachable_from_start(asl):
-    states = asl["States"]
-    reached, queue = {asl["StartAt"]}, deque([asl["StartAt"]])
-    while queue:
-        for target in transitions(states[queue.popleft()]):
-            if target not in reached:
-                reached.add(target)
-                queue.append(target)
+def test_state_names_are_unique_across_branches(asl):
+    names = [name for scope in state_scopes(asl) for name in scope["States"]]
 
-    assert reached == set(states)
+    assert len(names) == len(set(names))
 
 
 def test_failover_states_exist(asl):
     assert set(asl["States"]) >= REQUIRED_STATES
 
 
-def test_wait_reads_its_duration_from_the_send_result(asl):
-    wait = asl["States"]["Wait for condition"]
+def test_every_task_and_the_race_have_a_catch(asl):
+    # No path may end an execution on an uncaught error while its workflow is in progress.
+    for name, state in all_states(asl).items():
+        if state["Type"] in {"Task", "Parallel"}:
+            assert state.get("Catch"), name
 
-    assert wait["Type"] == "Wait"
-    assert "SecondsPath" in wait
+
+def test_every_catch_all_outside_the_race_ends_the_workflow_or_leaves_it_to_the_reconciler(asl):
+    states = asl["States"]
+    for name, state in states.items():
+        for catcher in state.get("Catch", []):
+            if "States.ALL" in catcher["ErrorEquals"] and name != "Send message":
+                assert catcher["Next"] in {"End workflow on a fault", "Workflow left to the reconciler"}, name
+    # A Fail state ends the execution: only where the reconciler takes over.
+    assert [n for n, s in states.items() if s["Type"] == "Fail"] == ["Workflow left to the reconciler"]
+
+
+def test_the_race_is_a_wait_against_a_task_token_stored_on_the_workflow(asl):
+    race = asl["States"][RACE]
+    waits, watches = race["Branches"]
+
+    assert race["Type"] == "Parallel"
+    wait = waits["States"][waits["StartAt"]]
+    assert (waits["StartAt"], wait["Type"], wait["SecondsPath"]) == (WAIT, "Wait", "$.send.wait_seconds")
     assert "Seconds" not in wait
+    assert waits["States"][wait["Next"]] == {
+        "Type": "Fail",
+        "Error": "Step.Expired",
+        "Cause": waits["States"][wait["Next"]]["Cause"],
+    }
+    watch = watches["States"][watches["StartAt"]]
+    assert watches["StartAt"] == WATCH
+    assert watch["Resource"] == "${DynamoDbUpdateItemWaitForTaskToken}"
+    assert watch["Parameters"]["ExpressionAttributeValues"][":token"] == {"S.$": "$$.Task.Token"}
+    # Conditional: a step decided before the wait began must end the wait at once.
+    assert "#status = :in_progress AND current_step = :step" in watch["Parameters"]["ConditionExpression.$"]
 
 
-def test_step_status_read_projects_only_what_it_needs(asl):
-    read = asl["States"]["Read step status"]
+def test_the_watch_outlasts_the_wait(asl):
+    # A States.Timeout must never beat the Wait (and moto cannot let a States.* error leave a branch).
+    send = asl["States"]["Send message"]
+    watch = all_states(asl)[WATCH]
 
-    assert read["Type"] == "Task"
-    assert read["Resource"] == "${DynamoDbGetItem}"
-    assert {"ProjectionExpression", "ProjectionExpression.$"} & set(read["Parameters"])
+    assert watch["TimeoutSecondsPath"] == "$.send.watch_seconds"
+    margin = re.fullmatch(
+        r"States\.MathAdd\(\$\.wait_seconds, (\d+)\)", send["ResultSelector"]["watch_seconds.$"]
+    )
+    assert margin and int(margin.group(1)) >= 10
+    assert send["ResultSelector"]["wait_seconds.$"] == "$.wait_seconds"
 
 
-def test_no_dynamodb_read_pulls_a_whole_item_into_history(asl):
-    reads = {name: s for name, s in asl["States"].items() if s.get("Resource") == "${DynamoDbGetItem}"}
+def test_only_step_errors_leave_the_race_branches(asl):
+    race = asl["States"][RACE]
+    for branch in race["Branches"]:
+        for name, state in branch["States"].items():
+            if state["Type"] == "Fail":
+                assert state["Error"].startswith("Step."), name
+            for catcher in state.get("Catch", []):
+                # A catch-all in the watch would swallow the webhook's wake-up errors.
+                assert "States.ALL" not in catcher["ErrorEquals"], name
 
-    assert reads
-    for name, state in reads.items():
-        # A full item holds message text and addresses: personal data must stay out of history.
-        assert {"ProjectionExpression", "ProjectionExpression.$"} & set(state["Parameters"]), name
+
+def test_the_race_routes_each_wake_up_error(asl):
+    from dispatch.domain.status_updates import Wake
+
+    catchers = {error: c["Next"] for c in asl["States"][RACE]["Catch"] for error in c["ErrorEquals"]}
+
+    assert catchers[Wake.WORKFLOW_ENDED.value] == "Workflow decided by a status"
+    assert asl["States"]["Workflow decided by a status"]["Type"] == "Succeed"
+    for error in (Wake.MESSAGE_FAILED.value, "Step.Expired", "Step.Decided"):
+        assert catchers[error] == "Fail over to next message"
+    assert catchers["States.ALL"] == "End workflow on a fault"
+
+
+def test_every_write_that_decides_a_step_clears_the_task_token(asl):
+    for name in ("Fail over to next message", "Mark workflow as error", "End workflow on a fault"):
+        parameters = asl["States"][name]["Parameters"]
+        expression = parameters.get("UpdateExpression") or parameters["UpdateExpression.$"]
+        assert "REMOVE task_token, task_token_step" in expression, name
+
+
+def test_the_task_token_enters_only_the_watch(asl_text, asl):
+    assert asl_text.count("$$.Task.Token") == 1
+    assert "$$.Task.Token" in json.dumps(all_states(asl)[WATCH])
+
+
+def test_the_state_machine_never_reads_an_item(asl):
+    # A full item holds message text and addresses: personal data must stay out of history.
+    for name, state in all_states(asl).items():
+        resource = state.get("Resource", "")
+        if "DynamoDb" in resource:
+            assert resource.startswith("${DynamoDbUpdateItem"), name
+            assert state["Parameters"].get("ReturnValues", "NONE") == "NONE", name
+
+
+def test_no_jsonata_or_variables(asl_text):
+    # moto (the local stack) cannot read JSONPath variables or run JSONata.
+    definition = json.loads(asl_text)
+    assert definition.get("QueryLanguage", "JSONPath") == "JSONPath"
+    assert '"Assign"' not in asl_text
+    assert "{%" not in asl_text
+    assert not re.search(r'"\$[A-Za-z_]', asl_text)  # "$variable" references
+
+
+# --- reconciler ---------------------------------------------------------------------------------------
+
+
+def test_abnormal_ends_of_this_machines_executions_reach_the_reconciler(template, cfn):
+    function = template["Resources"]["ReconcileExecutionFunction"]["Properties"]
+    (event,) = function["Events"].values()
+    pattern = event["Properties"]["Pattern"]
+
+    assert event["Type"] == "EventBridgeRule"
+    assert pattern == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+            "stateMachineArn": [{"Ref": "WorkflowStateMachine"}],
+        },
+    }
+    # SAM turns it into a rule on the default bus whose target is the function's live alias.
+    (rule,) = resources_of_type(cfn, "AWS::Events::Rule").values()
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Ref": "ReconcileExecutionFunctionAliaslive"}
+
+
+def test_the_reconcilers_statuses_are_the_domains(template):
+    from dispatch.domain.reconciliation import ABNORMAL_ENDS
+
+    function = template["Resources"]["ReconcileExecutionFunction"]["Properties"]
+    (event,) = function["Events"].values()
+
+    assert set(event["Properties"]["Pattern"]["detail"]["status"]) == ABNORMAL_ENDS
 
 
 # --- outputs and parameters -------------------------------------------------------------------------
@@ -407,3 +580,65 @@ def test_no_parameter_default_looks_like_a_secret(template):
         if re.search(r"secret|password|token|key", name, re.IGNORECASE):
             # Secrets are passed by the name of their Secrets Manager secret, never by value.
             assert name.endswith("SecretName"), name
+
+
+# --- published versions and SnapStart ----------------------------------------------------------------
+
+
+def aliases(cfn: dict[str, Any]) -> set[str]:
+    return set(resources_of_type(cfn, "AWS::Lambda::Alias"))
+
+
+def test_every_function_is_called_through_its_live_alias(cfn):
+    # SnapStart snapshots published versions only: no caller may invoke $LATEST.
+    functions = resources_of_type(cfn, "AWS::Lambda::Function")
+    assert aliases(cfn) == {f"{logical_id}Aliaslive" for logical_id in functions}
+    body = http_api_body(cfn)
+    for path, operations in body["paths"].items():
+        for method, operation in operations.items():
+            uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            assert re.search(r"/functions/\$\{\w+Aliaslive\}/invocations$", uri), (method, path)
+    authorizer = body["components"]["securitySchemes"][AUTHORIZER]["x-amazon-apigateway-authorizer"]
+    assert authorizer["authorizerUri"]["Fn::Sub"][1]["__FunctionArn__"] == {
+        "Ref": "AuthorizerFunctionAliaslive"
+    }
+    for mapping in resources_of_type(cfn, "AWS::Lambda::EventSourceMapping").values():
+        assert mapping["Properties"]["FunctionName"]["Ref"] in aliases(cfn)
+    for permission in resources_of_type(cfn, "AWS::Lambda::Permission").values():
+        assert permission["Properties"]["FunctionName"]["Ref"] in aliases(cfn)
+    (machine,) = resources_of_type(cfn, "AWS::StepFunctions::StateMachine").values()
+    assert machine["Properties"]["DefinitionSubstitutions"]["SendMessageFunctionArn"] == {
+        "Ref": "SendMessageFunctionAliaslive"
+    }
+
+
+def test_snapstart_is_a_parameter_off_by_default_for_every_function(template, cfn):
+    assert template["Parameters"]["SnapStart"]["Default"] == "None"
+    assert set(template["Parameters"]["SnapStart"]["AllowedValues"]) == {"None", "PublishedVersions"}
+    for logical_id, function in resources_of_type(cfn, "AWS::Lambda::Function").items():
+        assert function["Properties"]["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}, logical_id
+    # A replaced version is deleted, and its cached snapshot (billed while it exists) with it.
+    for logical_id, version in resources_of_type(cfn, "AWS::Lambda::Version").items():
+        assert version["DeletionPolicy"] == "Delete", logical_id
+
+
+def test_a_new_layer_publishes_new_versions_of_every_function(template, cfn):
+    uris = {logical_id: f"s3://fake-artifacts/{logical_id}.zip" for logical_id in code_directories(template)}
+    uris["DispatchLayer"] = "s3://fake-artifacts/DispatchLayer-changed.zip"
+
+    changed = to_cloudformation(template, artifact_uris=uris)
+
+    before = set(resources_of_type(cfn, "AWS::Lambda::Version"))
+    after = set(resources_of_type(changed, "AWS::Lambda::Version"))
+    assert len(before) == len(after) == len(resources_of_type(cfn, "AWS::Lambda::Function"))
+    assert before.isdisjoint(after)
+
+
+def test_the_local_stack_runs_latest_without_aliases(template):
+    uris = {logical_id: f"s3://fake-artifacts/{logical_id}.zip" for logical_id in code_directories(template)}
+
+    local = to_cloudformation(latest_versions(template), artifact_uris=uris)
+
+    assert not aliases(local)
+    assert not resources_of_type(local, "AWS::Lambda::Version")
+    assert ".Alias" not in json.dumps(latest_versions(template))

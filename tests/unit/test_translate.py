@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from dispatch.api.examples import example_workflow
 from dispatch.domain.translate import to_messages_request
 from dispatch.domain.workflow_request import WorkflowStep, parse_workflow_request
 
@@ -135,25 +136,8 @@ def test_given_a_viber_service_msg_step_when_translated_then_the_v1_channel_is_v
 
 
 def test_given_the_canonical_workflow_when_each_step_is_translated_then_messenger_then_sms():
-    # Given
-    first, last = parse_workflow_request(
-        {
-            "template": "failover",
-            "workflow": [
-                {
-                    "from": {"type": "messenger", "id": "FB_PAGE_ID"},
-                    "to": {"type": "messenger", "id": "PSID0123456789"},
-                    "message": {"content": {"type": "text", "text": "Messenger first"}},
-                    "failover": {"expiry_time": 600, "condition_status": "read"},
-                },
-                {
-                    "from": {"type": "sms", "number": "447700900000"},
-                    "to": {"type": "sms", "number": "447700900001"},
-                    "message": {"content": {"type": "text", "text": "SMS second"}},
-                },
-            ],
-        }
-    ).workflow
+    # Given: the project's example body (dispatch/api/example_workflow.json)
+    first, last = parse_workflow_request(example_workflow()).workflow
 
     # When
     bodies = [
@@ -166,20 +150,20 @@ def test_given_the_canonical_workflow_when_each_step_is_translated_then_messenge
         {
             "channel": "messenger",
             "message_type": "text",
-            "to": "PSID0123456789",
-            "from": "FB_PAGE_ID",
+            "to": "4200000000000001",
+            "from": "MY_PAGE_ID",
             "client_ref": "wf-1:0",
             "webhook_version": "v1",
-            "text": "Messenger first",
+            "text": "Your order has shipped! Tap to track it.",
         },
         {
             "channel": "sms",
             "message_type": "text",
-            "to": "447700900001",
+            "to": "447700900123",
             "from": "447700900000",
             "client_ref": "wf-1:1",
             "webhook_version": "v1",
-            "text": "SMS second",
+            "text": "Your order has shipped!",
         },
     ]
 

@@ -18,10 +18,12 @@ from pydantic import BaseModel
 from pydantic.json_schema import DefsRef, GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
 from dispatch.api import schemas
+from dispatch.api.cursors import MAX_CURSOR_LENGTH
+from dispatch.api.examples import example_workflow
 from dispatch.api.resolver import IDEMPOTENCY_KEY_PATTERN, PROBLEM_JSON
 from dispatch.domain.status_updates import StatusWebhook
 from dispatch.domain.statuses import WorkflowStatus
-from dispatch.domain.workflow_request import MAX_STEPS, WorkflowRequest
+from dispatch.domain.workflow_request import MAX_BODY_BYTES, MAX_BODY_DEPTH, MAX_STEPS, WorkflowRequest
 from dispatch.domain.workflows import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from dispatch.integrations.callbacks import FinalReport, MessageStatusCallback
 
@@ -29,24 +31,9 @@ OPENAPI_PATH = "/v0.1/openapi.json"
 API_VERSION = "0.1"
 JSON = "application/json"
 
-# A create body that passes validation (tests check it does): Messenger, read within 15 s or SMS.
+# The canonical create body (tests check it passes validation): Messenger, read within 15 s or SMS.
 # Swagger UI fills "Try it out" with it (a body generated from the schema would break the rules).
-CREATE_EXAMPLE: dict[str, Any] = {
-    "template": "failover",
-    "workflow": [
-        {
-            "from": {"type": "messenger", "id": "MY_PAGE_ID"},
-            "to": {"type": "messenger", "id": "4200000000000001"},
-            "message": {"content": {"type": "text", "text": "Your order has shipped!"}},
-            "failover": {"expiry_time": 15, "condition_status": "read"},
-        },
-        {
-            "from": {"type": "sms", "number": "447700900000"},
-            "to": {"type": "sms", "number": "447700900123"},
-            "message": {"content": {"type": "text", "text": "Your order has shipped!"}},
-        },
-    ],
-}
+CREATE_EXAMPLE: dict[str, Any] = example_workflow()
 
 # The callbacks we POST to the customer's callback URL: webhook name -> its body.
 CUSTOMER_CALLBACKS: dict[str, type[BaseModel]] = {
@@ -55,7 +42,7 @@ CUSTOMER_CALLBACKS: dict[str, type[BaseModel]] = {
 }
 
 
-def _ref(model: type[BaseModel] | str) -> dict[str, str]:
+def _ref(model: type[Any] | str) -> dict[str, str]:
     name = model if isinstance(model, str) else model.__name__
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -128,6 +115,9 @@ UNAUTHORIZED = {
     },
 }
 NOT_FOUND = _problem("No such workflow in this account (another account's workflows are not found either).")
+MESSAGE_NOT_FOUND = _problem(
+    "No such message in this account (another account's messages are not found either)."
+)
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -143,6 +133,13 @@ DISPATCH_UUID = {
     "required": True,
     "schema": {"type": "string", "format": "uuid"},
 }
+MESSAGE_UUID = {
+    "name": "message_uuid",
+    "in": "path",
+    "required": True,
+    "description": "As the Messages API answered the send (a step's `message_uuid`).",
+    "schema": {"type": "string", "format": "uuid"},
+}
 
 
 def _create_operation(operation_id: str, summary: str) -> dict[str, Any]:
@@ -154,7 +151,9 @@ def _create_operation(operation_id: str, summary: str) -> dict[str, Any]:
         "requestBody": {
             "required": True,
             "description": f"Dispatch v0.1: `template` failover and 1 to {MAX_STEPS} messages; every "
-            "message but the last has `failover`. Unknown fields are ignored.",
+            "message but the last has `failover`. Unknown fields are ignored. At most "
+            f"{MAX_BODY_BYTES} bytes, nested at most {MAX_BODY_DEPTH} levels deep (unknown fields "
+            "included); each field's own limits are in the schema.",
             "content": {
                 JSON: {
                     "schema": _ref(WorkflowRequest),
@@ -174,10 +173,14 @@ def _create_operation(operation_id: str, summary: str) -> dict[str, Any]:
                     }
                 },
             ),
-            "400": _problem("The body is not a JSON object."),
+            "400": _problem(
+                "Validation failed (`invalid_parameters` lists every invalid parameter, and the "
+                "`Idempotency-Key` if malformed), or the body is not a JSON object or nests too deep."
+            ),
             "401": UNAUTHORIZED,
             "409": _problem("A request with this Idempotency-Key is still in progress; retry shortly."),
-            "422": _problem("Validation failed: `invalid_parameters` lists every invalid parameter."),
+            "413": _problem(f"The body is larger than {MAX_BODY_BYTES} bytes."),
+            "422": _problem("The Idempotency-Key was already used with a different body."),
             "503": _problem("The workflow could not be started; nothing was sent. Try again."),
         },
     }
@@ -214,16 +217,23 @@ def _paths() -> dict[str, Any]:
                     {
                         "name": "cursor",
                         "in": "query",
-                        "description": "Where to continue: from `_links.next` of the previous page.",
-                        "schema": {"type": "string"},
+                        "description": "Where to continue: from `_links.next` of the previous page. "
+                        "Opaque and signed: it only continues the listing (account and `status`) "
+                        "that issued it.",
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": MAX_CURSOR_LENGTH,
+                            "pattern": "^[A-Za-z0-9_-]+$",
+                        },
                     },
                 ],
                 "responses": {
                     "200": _json(
                         schemas.WorkflowPage, "A page of workflows (`_links.next` while more follow)."
                     ),
+                    "400": _problem("An invalid `status`, `page_size` or `cursor`."),
                     "401": UNAUTHORIZED,
-                    "422": _problem("An invalid `status`, `page_size` or `cursor`."),
                 },
             },
         },
@@ -252,6 +262,20 @@ def _paths() -> dict[str, Any]:
                 },
             },
         },
+        "/v0.1/messages/{message_uuid}": {
+            "parameters": [MESSAGE_UUID],
+            "get": {
+                "operationId": "getMessage",
+                "summary": "A message of a workflow and its state",
+                "description": "What the final report's `_links.messages[].href` points at.",
+                "tags": ["Workflows"],
+                "responses": {
+                    "200": _json(schemas.MessageView, "The message (never its content or addresses)."),
+                    "401": UNAUTHORIZED,
+                    "404": MESSAGE_NOT_FOUND,
+                },
+            },
+        },
         "/webhooks/message-status": {
             "post": {
                 "operationId": "receiveMessageStatus",
@@ -265,9 +289,8 @@ def _paths() -> dict[str, Any]:
                     "200": _json(
                         schemas.StatusRecorded, "The status was recorded, or ignored as stale or unknown."
                     ),
-                    "400": _problem("The body is not valid JSON."),
-                    "401": _problem("Not signed with the signature secret, or stale."),
-                    "422": _problem("Not a status webhook."),
+                    "400": _problem("The body is not valid JSON, or not a status webhook."),
+                    "401": _problem("Not signed with the signature secret, or older than the accepted age."),
                 },
             },
         },
@@ -339,6 +362,7 @@ def build_openapi_document(callbacks: Mapping[str, type[BaseModel]] = CUSTOMER_C
         (schemas.WorkflowCreated, "serialization"),
         (schemas.WorkflowView, "serialization"),
         (schemas.WorkflowPage, "serialization"),
+        (schemas.MessageView, "serialization"),
         (schemas.Problem, "serialization"),
         (schemas.GatewayMessage, "serialization"),
         (schemas.StatusRecorded, "serialization"),
@@ -350,6 +374,8 @@ def build_openapi_document(callbacks: Mapping[str, type[BaseModel]] = CUSTOMER_C
             "title": "Workflows API",
             "version": API_VERSION,
             "summary": "Multi-channel messaging with failover, compatible with Vonage Dispatch v0.1.",
+            "description": "Every route also answers with a trailing slash (`POST /v0.1/dispatch/`). "
+            "Validation errors are 400 problem bodies listing every invalid parameter.",
             "license": {"name": "Apache 2.0", "identifier": "Apache-2.0"},
         },
         "security": [{"basicAuth": []}, {"bearerAuth": []}],

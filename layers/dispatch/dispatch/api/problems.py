@@ -1,51 +1,53 @@
-"""RFC 7807-style problem bodies, shaped like the Vonage APIs' errors."""
+"""RFC 7807-style problem bodies, shaped like the Vonage APIs' errors.
+
+Which error gets which problem is decided in one place, dispatch.api.resolver.problem_for."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
+
+from dispatch.api.schemas import Problem as ProblemBody
+from dispatch.domain.errors import ParameterError
 
 ERRORS_BASE = "https://developer.vonage.com/api-errors"
 
 
 @dataclass
-class Problem(Exception):
+class Problem:
     """An error the API answers with: HTTP status plus a problem body."""
 
     status: int
     title: str
     detail: str
     type: str = f"{ERRORS_BASE}#internal-error"
-    invalid_parameters: list[dict[str, str]] = field(default_factory=list)
+    invalid_parameters: list[ParameterError] = field(default_factory=list)
     instance: str = field(default_factory=lambda: str(uuid.uuid4()))
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         """The problem body, shaped by `dispatch.api.schemas.Problem` (what the OpenAPI document declares)."""
-        # Imported here: dispatch.api.schemas imports dispatch.domain.workflow_request,
-        # which imports this module.
-        from dispatch.api.schemas import Problem as ProblemBody
-
-        return ProblemBody(
-            type=self.type,
-            title=self.title,
-            detail=self.detail,
-            instance=self.instance,
-            invalid_parameters=self.invalid_parameters or None,
+        return ProblemBody.model_validate(
+            {
+                "type": self.type,
+                "title": self.title,
+                "detail": self.detail,
+                "instance": self.instance,
+                "invalid_parameters": [error._asdict() for error in self.invalid_parameters] or None,
+            }
         ).body()
 
-    def response(self) -> dict:
-        """An API Gateway (payload 2.0) proxy response carrying this problem."""
-        return {
-            "statusCode": self.status,
-            "headers": {"Content-Type": "application/problem+json"},
-            "body": json.dumps(self.body()),
-        }
+
+# Dispatch v0.1 declares 400 for an invalid request (clients branch on it); Vonage's newer APIs use
+# 422. Every validation problem gets its status here, and only here.
+VALIDATION_STATUS = 400
 
 
-def invalid_parameters(invalid: list[dict[str, str]], detail: str | None = None) -> Problem:
+def invalid_parameters(
+    invalid: list[ParameterError], detail: str | None = None, *, status: int = VALIDATION_STATUS
+) -> Problem:
     return Problem(
-        status=422,
+        status=status,
         type=f"{ERRORS_BASE}#invalid-params",
         title="Invalid request parameters",
         detail=detail or "The request failed due to validation errors",
@@ -65,6 +67,10 @@ def not_found(detail: str) -> Problem:
     return Problem(status=404, type=f"{ERRORS_BASE}#not-found", title="Not found", detail=detail)
 
 
+def conflict(detail: str) -> Problem:
+    return Problem(status=409, type=f"{ERRORS_BASE}#conflict", title="Conflict", detail=detail)
+
+
 def internal_error() -> Problem:
     return Problem(
         status=500,
@@ -80,12 +86,18 @@ def service_unavailable(detail: str) -> Problem:
     )
 
 
-def conflict(detail: str) -> Problem:
-    return Problem(status=409, type=f"{ERRORS_BASE}#conflict", title="Conflict", detail=detail)
-
-
-def idempotency_key_reused() -> Problem:
-    return invalid_parameters(
-        [{"name": "Idempotency-Key", "reason": "was already used with a different request body"}],
-        detail="An Idempotency-Key can only be reused with the same request body.",
+def payload_too_large(limit_bytes: int) -> Problem:
+    return Problem(
+        status=413,
+        type=f"{ERRORS_BASE}#payload-too-large",
+        title="Payload too large",
+        detail=f"The request body must be at most {limit_bytes} bytes.",
     )
+
+
+MAX_ECHO_LENGTH = 64
+
+
+def echo(value: str) -> str:
+    """A submitted value as a detail may quote it: at most MAX_ECHO_LENGTH characters of it."""
+    return value if len(value) <= MAX_ECHO_LENGTH else value[:MAX_ECHO_LENGTH] + "…"

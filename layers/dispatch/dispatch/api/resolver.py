@@ -1,5 +1,8 @@
 """HTTP plumbing shared by the API functions: a Powertools resolver whose every error is a
-problem body (never a stack trace), and the caller's account from the Lambda authorizer."""
+problem body (never a stack trace), and the caller's account from the Lambda authorizer.
+
+Every domain error (dispatch.domain.errors) is mapped to its problem here, in `problem_for`, and
+nowhere else: handlers let errors propagate to the resolver's exception handlers."""
 
 from __future__ import annotations
 
@@ -13,7 +16,35 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-from dispatch.api.problems import Problem, internal_error, invalid_parameters, not_found, unauthorized
+from dispatch.api.problems import (
+    Problem,
+    bad_request,
+    conflict,
+    echo,
+    internal_error,
+    invalid_parameters,
+    not_found,
+    payload_too_large,
+    service_unavailable,
+    unauthorized,
+)
+from dispatch.domain.errors import (
+    BodyTooLarge,
+    DomainError,
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    InvalidParameters,
+    InvalidSignature,
+    MalformedBody,
+    MessageNotFound,
+    NotAuthenticated,
+    WorkflowBusy,
+    WorkflowFinished,
+    WorkflowNotFound,
+    WorkflowNotStarted,
+)
+from dispatch.domain.ports import WorkflowStore
 from dispatch.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -29,16 +60,34 @@ def problem_response(problem: Problem) -> Response:
     return Response(status_code=problem.status, content_type=PROBLEM_JSON, body=json.dumps(problem.body()))
 
 
+class TrailingSlashHttpResolver(APIGatewayHttpResolver):
+    """An HTTP API resolver that also routes `/path/` to `/path`, as API Gateway itself does (it
+    matches a trailing slash to the route without one and passes the path on unchanged), and as
+    Powertools' REST API resolver does. Clients generated from a server URL ending in `/` call so."""
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = "^{}/*$") -> re.Pattern[str]:
+        return APIGatewayHttpResolver._compile_regex(rule.rstrip("/") or "/", base_regex)
+
+
 def new_resolver(*, authenticated: bool = True) -> APIGatewayHttpResolver:
     """A resolver whose errors are problem bodies. Routes need an account unless the resolver is
     built with `authenticated=False` (only for routes signed some other way, like webhooks)."""
-    app = APIGatewayHttpResolver()
+    app = TrailingSlashHttpResolver()
     if authenticated:
         app.use(middlewares=[_require_account])
 
-    @app.exception_handler(Problem)
-    def handle_problem(problem: Problem) -> Response:
-        logger.info("Request refused", extra={"status": problem.status, "instance": problem.instance})
+    @app.exception_handler(DomainError)
+    def handle_refusal(error: DomainError) -> Response:
+        problem = problem_for(error)
+        extra = {"status": problem.status, "instance": problem.instance, "error": type(error).__name__}
+        if isinstance(error, InvalidSignature):
+            # Worth a warning: someone posts statuses without the signature secret.
+            logger.warning(
+                "Rejected an unsigned or badly signed request", extra={**extra, "reason": str(error)}
+            )
+        else:
+            logger.info("Request refused", extra=extra)
         return problem_response(problem)
 
     @app.not_found
@@ -54,6 +103,39 @@ def new_resolver(*, authenticated: bool = True) -> APIGatewayHttpResolver:
     return app
 
 
+def problem_for(error: DomainError) -> Problem:
+    """The problem body the API answers a domain error with (the one place errors become HTTP)."""
+    match error:
+        case IdempotencyKeyReused():
+            detail = "An Idempotency-Key can only be reused with the same request body."
+            # Not a validation error: the body may be valid. 422 is what the IETF Idempotency-Key
+            # draft asks for a key reused with another payload.
+            return invalid_parameters(error.errors, detail=detail, status=422)
+        case InvalidParameters():
+            return invalid_parameters(error.errors)
+        case MalformedBody():
+            return bad_request(error.detail)
+        case BodyTooLarge():
+            return payload_too_large(error.limit_bytes)
+        case NotAuthenticated():
+            return unauthorized(AUTH_ERRORS.get(error.reason, AUTH_ERRORS["invalid_credentials"]))
+        case InvalidSignature():
+            return unauthorized("The status is not signed with this account's signature secret.")
+        case WorkflowNotFound():
+            return not_found(f"No workflow {echo(error.dispatch_uuid)!r} in this account.")
+        case MessageNotFound():
+            return not_found(f"No message {echo(error.message_uuid)!r} in this account.")
+        case WorkflowFinished():
+            return conflict(f"The workflow has already ended ({error.status}); it cannot be cancelled.")
+        case IdempotencyKeyInProgress():
+            return conflict("A request with this Idempotency-Key is still in progress; retry shortly.")
+        case WorkflowBusy():
+            return service_unavailable("The workflow was changing while we cancelled it; try again.")
+        case WorkflowNotStarted():
+            return service_unavailable("The workflow could not be started; nothing was sent. Try again.")
+    return internal_error()
+
+
 def _authorizer_context(app: APIGatewayHttpResolver) -> dict[str, Any]:
     return app.current_event.request_context.authorizer.get_lambda or {}
 
@@ -62,8 +144,7 @@ def _require_account(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     # The authorizer lets refused credentials through without an account, so that the refusal
     # is a 401 problem body here (an HTTP API authorizer's own denial is a bare 403).
     if not _authorizer_context(app).get("account_id"):
-        reason = _authorizer_context(app).get("auth_error")
-        return problem_response(unauthorized(AUTH_ERRORS.get(reason, AUTH_ERRORS["invalid_credentials"])))
+        raise NotAuthenticated(_authorizer_context(app).get("auth_error") or "invalid_credentials")
     return next_middleware(app)
 
 
@@ -78,7 +159,7 @@ def caller_account_id(app: APIGatewayHttpResolver) -> str:
     """The account the Lambda authorizer identified."""
     account_id = _authorizer_context(app).get("account_id")
     if not account_id:
-        raise unauthorized()
+        raise NotAuthenticated()
     return account_id
 
 
@@ -96,11 +177,13 @@ def status_webhook_url(app: APIGatewayHttpResolver) -> str:
     return f"{scheme}://{event.request_context.domain_name}/webhooks/message-status"
 
 
-def owned_workflow(app: APIGatewayHttpResolver, workflows: Any, dispatch_uuid: str) -> dict[str, Any]:
+def owned_workflow(
+    app: APIGatewayHttpResolver, workflows: WorkflowStore, dispatch_uuid: str
+) -> dict[str, Any]:
     """The caller's workflow `dispatch_uuid`; another account's is as missing as a made-up id."""
     item = workflows.get(dispatch_uuid) if _is_uuid(dispatch_uuid) else None
     if item is None or item["account_id"] != caller_account_id(app):
-        raise not_found(f"No workflow {dispatch_uuid!r} in this account.")
+        raise WorkflowNotFound(dispatch_uuid)
     return item
 
 
@@ -110,22 +193,6 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def encode_cursor(key: dict[str, Any]) -> str:
-    """An opaque continuation token (the index position; no secrets, no PII)."""
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    """The index position of a cursor; ValueError when it is not one of ours."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError) as error:
-        raise ValueError("not a cursor") from error
-    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
-        raise ValueError("not a cursor")
-    return key
 
 
 # 1 to 255 visible ASCII characters (also the header's pattern in the OpenAPI document).
@@ -138,7 +205,5 @@ def idempotency_key(header: str | None) -> str | None:
     if header is None:
         return None
     if not _IDEMPOTENCY_KEY.fullmatch(header):
-        raise invalid_parameters(
-            [{"name": "Idempotency-Key", "reason": "must be 1 to 255 visible ASCII characters"}]
-        )
+        raise InvalidIdempotencyKey()
     return header

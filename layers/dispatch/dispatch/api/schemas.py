@@ -12,9 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch.domain.status_updates import RecordResult
-from dispatch.domain.statuses import MessageStatus, StepOutcome, WorkflowStatus
-from dispatch.domain.workflow_request import Channel, ContentType
+from dispatch.domain.channels import Channel, ContentType
+from dispatch.domain.statuses import MessageStatus, RecordResult, StepOutcome, WorkflowStatus
 
 Timestamp = Annotated[
     str,
@@ -28,9 +27,12 @@ DispatchUuid = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
 
 
 class ResponseModel(BaseModel):
-    """A response body. Absent values are left out of the JSON, never sent as null."""
+    """A response body. Absent values are left out of the JSON, never sent as null.
 
-    model_config = ConfigDict(populate_by_name=True)
+    Validators are built on first use: each function answers with one or two of these models,
+    and building all of them would cost every cold start."""
+
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -108,9 +110,50 @@ class WorkflowView(ResponseModel):
     created_at: Timestamp
     updated_at: Timestamp
     finished_at: Timestamp | None = Field(None, description="Absent while in progress")
+    error_reason: str | None = Field(
+        None,
+        description="Why the workflow ended in error when no message status explains it "
+        "(e.g. `execution failed (States.Runtime)`); absent otherwise",
+    )
     current_step: int = Field(ge=0)
     workflow: list[StepView]
     links: SelfLinks = Field(alias="_links")
+
+
+# --- one message -------------------------------------------------------------------------------------
+
+
+class MessageError(ResponseModel):
+    """Why the provider failed the message, as Dispatch v0.1 shapes it."""
+
+    code: int | None = Field(None, examples=[1300])
+    reason: str = Field(examples=["Not part of the provider network"])
+
+
+class MessageLinks(ResponseModel):
+    self: Link
+    workflow: Link
+
+
+class MessageView(ResponseModel):
+    """`GET /v0.1/messages/{message_uuid}`: one message of a workflow (never its content or
+    addresses), as the final report's `_links.messages[].href` names it."""
+
+    message_uuid: str
+    dispatch_uuid: DispatchUuid
+    step: int = Field(ge=0, description="The message's index in its workflow")
+    channel: Channel
+    content_type: ContentType
+    sent_at: Timestamp | None = Field(
+        None, description="Absent when a status arrived before the send's answer"
+    )
+    status: MessageStatus | None = Field(None, description="The highest status received so far")
+    status_at: Timestamp | None = None
+    error: MessageError | None = Field(None, description="Set when the message was rejected or undeliverable")
+    usage: Usage | None = None
+    outcome: StepOutcome | None = Field(None, description="Absent while the step is undecided")
+    outcome_at: Timestamp | None = None
+    links: MessageLinks = Field(alias="_links")
 
 
 # --- listing -----------------------------------------------------------------------------------------

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-from urllib.parse import urlsplit
+from typing import Literal
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.applications import verify_bearer_token
 from dispatch.domain.credentials import (
+    auth_scheme,
     hash_secret,
     new_api_key,
     new_api_secret,
@@ -23,12 +23,9 @@ from dispatch.domain.credentials import (
     parse_bearer,
     verify_secret,
 )
+from dispatch.domain.destinations import ForbiddenDestination, check_callback_url
+from dispatch.domain.ports import AccountStore
 
-if TYPE_CHECKING:
-    from dispatch.storage.account_repository import AccountRepository
-
-# http is allowed only to this machine, for trying callbacks out locally.
-_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _MAX_CALLBACK_URL_LENGTH = 2000
 
 
@@ -56,20 +53,16 @@ class InvalidIdentifier(ValueError):
 _IDENTIFIER = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
-def validate_callback_url(url: str) -> str:
-    """The URL if callbacks may go there: https, or http only to this machine."""
+def validate_callback_url(url: str, *, allow_loopback: bool = False) -> str:
+    """The URL if callbacks may go there: https to a host that is not inward (see
+    dispatch.domain.destinations); with `allow_loopback` (the local stack), also loopback over http."""
     if not url or len(url) > _MAX_CALLBACK_URL_LENGTH or any(c.isspace() for c in url):
         raise InvalidCallbackUrl("must be an absolute URL of at most 2000 characters, without spaces")
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError as error:
-        raise InvalidCallbackUrl("has a malformed host") from error
-    if not host:
-        raise InvalidCallbackUrl("must be an absolute URL with a host")
-    if parts.scheme == "https" or (parts.scheme == "http" and host in _LOCAL_HOSTS):
-        return url
-    raise InvalidCallbackUrl("must use https (http only for 127.0.0.1 or localhost)")
+        check_callback_url(url, allow_loopback=allow_loopback)
+    except ForbiddenDestination as error:
+        raise InvalidCallbackUrl(str(error)) from None
+    return url
 
 
 # -- authentication ------------------------------------------------------------------------------
@@ -91,7 +84,7 @@ class Identity:
         return context
 
 
-def authenticate(authorization: str | None, accounts: AccountRepository) -> Identity | None:
+def authenticate(authorization: str | None, accounts: AccountStore) -> Identity | None:
     """The caller's identity from `Basic api_key:api_secret` or `Bearer <JWT>`, or None."""
     credentials = parse_basic(authorization)
     if credentials is not None:
@@ -115,8 +108,8 @@ def authenticate(authorization: str | None, accounts: AccountRepository) -> Iden
 
 def refusal_reason(authorization: str | None) -> str:
     """Why `authenticate` refused this header, as a key of dispatch.api.AUTH_ERRORS."""
-    scheme = (authorization or "").partition(" ")[0]
-    return {"Basic": "invalid_credentials", "Bearer": "invalid_token"}.get(scheme, "unsupported_scheme")
+    scheme, _ = auth_scheme(authorization)
+    return {"basic": "invalid_credentials", "bearer": "invalid_token"}.get(scheme, "unsupported_scheme")
 
 
 @dataclass(frozen=True)
@@ -131,7 +124,7 @@ class NewAccount:
 
 
 def create_account(
-    accounts: AccountRepository,
+    accounts: AccountStore,
     *,
     api_key: str | None = None,
     api_secret: str | None = None,
@@ -140,9 +133,11 @@ def create_account(
     name: str | None = None,
     callback_url: str | None = None,
     now: str | None = None,
+    allow_loopback_callback: bool = False,
 ) -> NewAccount:
     """Create an account; what is not given is generated. Raises AccountExists, or
-    InvalidIdentifier for an account id or api key outside [A-Za-z0-9._-]{1,64}."""
+    InvalidIdentifier for an account id or api key outside [A-Za-z0-9._-]{1,64}, or
+    InvalidCallbackUrl (loopback callback URLs only with `allow_loopback_callback`)."""
     for what, value in (("account_id", account_id), ("api_key", api_key)):
         if value is not None and not _IDENTIFIER.fullmatch(value):
             raise InvalidIdentifier(f"{what} must be 1-64 letters, digits, '.', '_' or '-'")
@@ -158,7 +153,11 @@ def create_account(
         secret_hash=hash_secret(account.api_secret),
         signature_secret=account.signature_secret,
         name=name,
-        callback_url=validate_callback_url(callback_url) if callback_url else None,
+        callback_url=(
+            validate_callback_url(callback_url, allow_loopback=allow_loopback_callback)
+            if callback_url
+            else None
+        ),
         now=now or _now(),
     )
     return account

@@ -1,6 +1,6 @@
 """Applications: RSA public keys an account registers so that its clients can call the API with
-`Authorization: Bearer <JWT>` (RS256 over application_id, iat, exp, jti, as the Vonage APIs
-accept) instead of sending the API secret with every request.
+`Authorization: Bearer <JWT>` (RS256 over application_id, iat, jti and optionally exp, as the
+Vonage APIs accept) instead of sending the API secret with every request.
 
 Item (pk = "APPLICATION#<application_id>"): application_id, account_id, public_key (PEM), name,
 created_at, gsi1pk = "ACCOUNT#<account_id>#APPLICATIONS", gsi1sk = application_id. Storage is
@@ -12,19 +12,24 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+# PyJWT and cryptography are imported by the functions below, not with this module: every
+# function that reads accounts imports it, and only bearer tokens and key registration need them
+# (they cost a cold start more than the rest of the module's importers' own code).
 
 ALGORITHM = "RS256"
 MIN_RSA_KEY_BITS = 2048
 LEEWAY_SECONDS = 30
 # A token is a short-lived credential: one valid for longer is a leaked secret waiting to happen.
 MAX_LIFETIME_SECONDS = 24 * 3600
-REQUIRED_CLAIMS = ("application_id", "iat", "exp", "jti")
+# Vonage treats a token without `exp` as valid for 15 minutes after its `iat` (Dispatch clients
+# sign only application_id, iat and jti).
+DEFAULT_LIFETIME_SECONDS = 15 * 60
+REQUIRED_CLAIMS = ("application_id", "iat", "jti")
 # Far above any real RS256 token; stops a huge header from costing a decode.
 _MAX_TOKEN_LENGTH = 8192
 
@@ -47,6 +52,10 @@ def new_application_id() -> str:
 
 
 def _load_rsa_public_key(pem: str | bytes) -> rsa.RSAPublicKey:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     data = pem.encode() if isinstance(pem, str) else pem
     try:
         key = serialization.load_pem_public_key(data)
@@ -62,6 +71,8 @@ def _load_rsa_public_key(pem: str | bytes) -> rsa.RSAPublicKey:
 def normalized_public_key(pem: str | bytes) -> str:
     """The key as a SubjectPublicKeyInfo PEM (PKCS#1 `RSA PUBLIC KEY` input is accepted too);
     raises InvalidPublicKey for anything but an RSA public key of at least 2048 bits."""
+    from cryptography.hazmat.primitives import serialization
+
     key = _load_rsa_public_key(pem)
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -80,6 +91,8 @@ def verify_bearer_token(
     application it names."""
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
+    import jwt
+
     try:
         # Refuse other algorithms before anything else: `none`, and HS256 keyed with the public
         # key (algorithm confusion), must never get near a verification.
@@ -113,15 +126,25 @@ def verify_bearer_token(
 
 
 def _claims_acceptable(claims: dict[str, Any], application_id: str) -> bool:
-    iat, exp, jti = claims["iat"], claims["exp"], claims["jti"]
-    if claims["application_id"] != application_id or not (_is_number(iat) and _is_number(exp)):
+    iat, jti = claims["iat"], claims["jti"]
+    if claims["application_id"] != application_id or not _is_number(iat):
         return False
-    if not isinstance(jti, str) or not jti:
+    exp = expires_at(claims)
+    if not _is_number(exp) or not isinstance(jti, str) or not jti:
         return False
+    now = time.time()
     # PyJWT checks a future iat only in recent versions: check it here whatever the version.
-    if iat > time.time() + LEEWAY_SECONDS:
+    # (A present `exp` was checked by PyJWT; a defaulted one is checked here.)
+    if iat > now + LEEWAY_SECONDS or exp < now - LEEWAY_SECONDS:
         return False
     return 0 < exp - iat <= MAX_LIFETIME_SECONDS
+
+
+def expires_at(claims: dict[str, Any]) -> Any:
+    """The token's `exp`, or `iat` + 15 minutes when it has none (as Vonage does)."""
+    if "exp" in claims:
+        return claims["exp"]
+    return claims["iat"] + DEFAULT_LIFETIME_SECONDS
 
 
 def _is_uuid(value: str) -> bool:

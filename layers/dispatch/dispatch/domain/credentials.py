@@ -48,12 +48,20 @@ def new_signature_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def auth_scheme(authorization: str | None) -> tuple[str, str]:
+    """(scheme in lower case, credentials) of an Authorization header; ("", "") without one.
+    Schemes are case-insensitive (RFC 7235): `bearer` is `Bearer`."""
+    scheme, _, credentials = (authorization or "").strip().partition(" ")
+    return scheme.lower(), credentials.strip()
+
+
 def parse_basic(authorization: str | None) -> tuple[str, str] | None:
     """(api_key, api_secret) from a `Basic` Authorization header, or None if it is not one."""
-    if not authorization or not authorization.startswith("Basic "):
+    scheme, credentials = auth_scheme(authorization)
+    if scheme != "basic":
         return None
     try:
-        decoded = base64.b64decode(authorization.removeprefix("Basic ").strip(), validate=True).decode()
+        decoded = base64.b64decode(credentials, validate=True).decode()
     except ValueError:  # binascii.Error, non-ASCII input and UnicodeDecodeError are all ValueErrors
         return None
     api_key, separator, api_secret = decoded.partition(":")
@@ -64,6 +72,7 @@ def parse_basic(authorization: str | None) -> tuple[str, str] | None:
 
 def parse_bearer(authorization: str | None) -> str | None:
     """The token of a `Bearer` Authorization header, or None if it is not one."""
-    if not authorization or not authorization.startswith("Bearer "):
+    scheme, credentials = auth_scheme(authorization)
+    if scheme != "bearer":
         return None
-    return authorization.removeprefix("Bearer ").strip() or None
+    return credentials or None

@@ -7,25 +7,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatch.clock import iso, utc_now
-from dispatch.domain.statuses import WorkflowStatus
+from dispatch.domain.errors import WorkflowNotFound
+from dispatch.domain.ports import Clock, MessageSender, WorkflowStore
+from dispatch.domain.statuses import WorkflowStatus, client_ref
 from dispatch.domain.translate import to_messages_request
 from dispatch.domain.workflow_request import WorkflowStep
-from dispatch.integrations.messages_api import MessagesApiClient
 from dispatch.observability import logger
-from dispatch.storage.workflow_repository import WorkflowRepository
-
-
-class WorkflowNotFound(Exception):
-    """The state machine asked for a workflow that is not stored (it may have expired)."""
 
 
 @dataclass(frozen=True)
 class SendOutcome:
-    """What the state machine needs to go on: no message content, no recipient."""
+    """What the state machine needs to go on: no message content, no recipient. `provider`
+    says what the Messages API did with this attempt, for metrics: "accepted", "refused" (a
+    final 4xx), "error" (5xx, 429 or no connection after the retries, or no answer in time), or
+    None when nothing was sent now (sent before, or the workflow is over)."""
 
     accepted: bool
     wait_seconds: int
     message_uuid: str | None = None
+    provider: str | None = None
 
     def as_task_output(self) -> dict[str, Any]:
         return {
@@ -35,29 +35,14 @@ class SendOutcome:
         }
 
 
-def client_ref(dispatch_uuid: str, step_index: int) -> str:
-    """Echoed by every status of the message, so statuses find their step even before the
-    send's response is stored."""
-    return f"{dispatch_uuid}:{step_index}"
-
-
-def parse_client_ref(value: str | None) -> tuple[str, int] | None:
-    if not value:
-        return None
-    dispatch_uuid, separator, index = value.rpartition(":")
-    if not separator or not dispatch_uuid or not index.isdigit():
-        return None
-    return dispatch_uuid, int(index)
-
-
 def send_step(
     dispatch_uuid: str,
     step_index: int,
     *,
-    workflows: WorkflowRepository,
-    messages_api: Callable[[], MessagesApiClient],
+    workflows: WorkflowStore,
+    messages_api: Callable[[], MessageSender],
     final_status_timeout: int,
-    now: Callable = utc_now,
+    now: Clock = utc_now,
 ) -> SendOutcome:
     """Send step `step_index` of the workflow unless an earlier attempt already did.
 
@@ -99,11 +84,22 @@ def send_step(
             workflows.record_send_accepted(
                 dispatch_uuid, step_index, result.message_uuid, iso(now()), expires_at=workflow["expires_at"]
             )
-        return SendOutcome(accepted=True, wait_seconds=wait_seconds, message_uuid=result.message_uuid)
+        return SendOutcome(
+            accepted=True, wait_seconds=wait_seconds, message_uuid=result.message_uuid, provider="accepted"
+        )
     if result.unknown:
         # It may have gone out: wait for its statuses (they find the step by client_ref).
         logger.warning("Send outcome unknown; waiting for statuses", extra={"error": result.error})
-        return SendOutcome(accepted=True, wait_seconds=wait_seconds)
+        return SendOutcome(accepted=True, wait_seconds=wait_seconds, provider="error")
     workflows.record_send_failed(dispatch_uuid, step_index, result.error, iso(now()))
     logger.info("Send refused; failing over at once", extra={"error": result.error})
-    return SendOutcome(accepted=False, wait_seconds=0)
+    return SendOutcome(accepted=False, wait_seconds=0, provider=_failure_kind(result.error))
+
+
+def _failure_kind(error: dict[str, Any]) -> str:
+    """ "refused" for a final 4xx answer (this message, or our credentials), "error" when the
+    provider could not take it (5xx, 429 or no connection, after the client's retries)."""
+    status = error.get("http_status")
+    if isinstance(status, int) and 400 <= status < 500 and status != 429:
+        return "refused"
+    return "error"

@@ -4,16 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from dispatch.clock import iso, utc_now
-from dispatch.domain.sending import parse_client_ref
-from dispatch.domain.statuses import MessageStatus, decision_for, rank
-from dispatch.integrations.callbacks import FINAL_STATUSES, CallbackEvent, final_report_event, status_event
+from dispatch.domain.errors import InvalidStatusWebhook, MalformedBody
+from dispatch.domain.ports import Clock, Publish, StepDecided, WorkflowStore
+from dispatch.domain.status_errors import dispatch_error
+from dispatch.domain.statuses import (
+    MAX_CLIENT_REF_LENGTH,
+    MessageStatus,
+    RecordResult,
+    decision_for,
+    effective_condition,
+    fails_over_at_once,
+    is_status_of_step,
+    parse_client_ref,
+    rank,
+)
+from dispatch.integrations.callbacks import FINAL_STATUSES, final_report_event, status_event
 from dispatch.observability import logger
-from dispatch.storage.workflow_repository import WorkflowRepository
+
+
+class Wake(StrEnum):
+    """The errors that end the state machine's wait on a decided step: its Parallel state
+    catches them by name (statemachine/workflow.asl.json)."""
+
+    WORKFLOW_ENDED = "Step.WorkflowEnded"  # condition met, or the last message's final status
+    MESSAGE_FAILED = "Step.MessageFailed"  # rejected/undeliverable with a failover: fail over now
+
+
+# ring(task_token, error, cause): hands the token back to Step Functions, ending the wait with
+# `error`. Best effort: the adapter logs and swallows failures (DynamoDB decided, not the ring).
+Ring = Callable[[str, Wake, str], object]
 
 
 class StatusWebhook(BaseModel):
@@ -21,30 +45,41 @@ class StatusWebhook(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    message_uuid: str
+    # Bounds far above what the Messages API sends (a uuid, a channel name, its own 100-character
+    # client_ref limit, a few error and usage fields), so nothing unbounded reaches the table.
+    message_uuid: Annotated[str, Field(min_length=1, max_length=100)]
     status: MessageStatus
     timestamp: AwareDatetime
-    channel: str | None = None
-    client_ref: str | None = None
-    error: dict[str, Any] | None = None
-    usage: dict[str, Any] | None = None
+    channel: Annotated[str, Field(max_length=50)] | None = None
+    client_ref: Annotated[str, Field(max_length=MAX_CLIENT_REF_LENGTH)] | None = None
+    error: Annotated[dict[str, Any], Field(max_length=20)] | None = None
+    usage: Annotated[dict[str, Any], Field(max_length=20)] | None = None
 
 
-class RecordResult(StrEnum):
-    RECORDED = "recorded"
-    IGNORED = "ignored"  # a duplicate, or a status ranked below the one already stored
-    UNKNOWN_MESSAGE = "unknown_message"
+def parse_status_webhook(body: bytes | str) -> StatusWebhook:
+    """The status a (signed) webhook body carries; MalformedBody when it is not JSON,
+    InvalidStatusWebhook naming every field that is not a status's."""
+    try:
+        return StatusWebhook.model_validate_json(body)
+    except ValidationError as error:
+        errors = error.errors()
+    if any(e["type"] == "json_invalid" for e in errors):
+        raise MalformedBody("The body is not valid JSON.")
+    raise InvalidStatusWebhook((".".join(str(part) for part in e["loc"]), e["msg"]) for e in errors)
 
 
 def record_message_status(
     webhook: StatusWebhook,
     *,
-    workflows: WorkflowRepository,
-    publish: Callable[[CallbackEvent], None] | None = None,
-    now: Callable = utc_now,
+    workflows: WorkflowStore,
+    publish: Publish | None = None,
+    ring: Ring | None = None,
+    now: Clock = utc_now,
 ) -> RecordResult:
-    """Store the status on its step (only ever moving forward) and, if it settles the step's
-    condition, end the workflow at once: completed, or error for a failed last message."""
+    """Store the status on its step (only ever moving forward) and, if it decides the step, say
+    so with a conditional write: the workflow ends (completed, or error for a failed last
+    message), or the failed message's step fails over now. Then wake the execution waiting on
+    that step, if our write decided it."""
     located = parse_client_ref(webhook.client_ref) or workflows.find_step_by_message_uuid(
         webhook.message_uuid
     )
@@ -54,6 +89,8 @@ def record_message_status(
     workflow = workflows.get(dispatch_uuid)
     if workflow is None or step_index >= len(workflow["steps"]):
         return RecordResult.UNKNOWN_MESSAGE
+    if not is_status_of_step(workflow["steps"][step_index], webhook.message_uuid):
+        return RecordResult.UNKNOWN_MESSAGE  # never stored against a step that was not sent as it
 
     extra: dict[str, Any] = {}
     if webhook.usage:
@@ -61,10 +98,8 @@ def record_message_status(
             key: str(value) for key, value in webhook.usage.items() if key in ("currency", "price")
         }
     if webhook.error:
-        # Keep the kind of error, not its free text (which may quote the recipient).
-        extra["status_error"] = {
-            k: str(v) for k, v in webhook.error.items() if k in ("type", "title", "code")
-        }
+        # Dispatch's {code, reason}; never the recipient (see dispatch_error).
+        extra["status_error"] = dispatch_error(webhook.error)
     stored = workflows.record_status(
         dispatch_uuid,
         step_index,
@@ -78,9 +113,9 @@ def record_message_status(
     step = workflow["steps"][step_index]
     # Callbacks only for statuses stored (so they only move forward), and again for a redelivered
     # one (a crash may have come between storing it and publishing it).
-    publish = publish if workflow.get("callback_url") else None
-    if publish and (stored or step.get("status") == webhook.status.value):
-        publish(
+    publish_status = publish if workflow.get("callback_url") else None
+    if publish_status and (stored or step.get("status") == webhook.status.value):
+        publish_status(
             status_event(
                 dispatch_uuid,
                 step_index,
@@ -91,9 +126,13 @@ def record_message_status(
         )
     settled = webhook.status if stored else _stored_status(step, at_least=webhook.status)
     decision = (
-        None if settled is None else decision_for(settled, condition_status=step.get("condition_status"))
+        None
+        if settled is None
+        else decision_for(
+            settled, condition_status=effective_condition(step.get("condition_status"), step.get("channel"))
+        )
     )
-    if decision is not None:
+    if settled is not None and decision is not None:
         workflow_status, outcome = decision
         # Conditional: a no-op when the state machine already failed over from this step.
         decided = workflows.decide_step(
@@ -101,9 +140,27 @@ def record_message_status(
         )
         if decided:
             logger.info("Workflow decided by a status", extra={"workflow_status": workflow_status})
+        # With or without a callback URL: the final report is also where the workflow's
+        # outcome is counted (the queue and the stored report make it once per workflow).
         if publish and (decided or workflow["status"] in FINAL_STATUSES):
             publish(final_report_event(dispatch_uuid))
+        _wake(ring, decided, Wake.WORKFLOW_ENDED, cause=f"{workflow_status.value}: {settled.value}")
+    elif settled is not None and (
+        failed := fails_over_at_once(settled, condition_status=step.get("condition_status"))
+    ):
+        # Conditional: a no-op when the step was decided (or failed over from) already.
+        failed_over = workflows.fail_step(dispatch_uuid, step_index, outcome=failed, now=iso(now()))
+        if failed_over:
+            logger.info("Message failed; failing over now", extra={"outcome": failed})
+        _wake(ring, failed_over, Wake.MESSAGE_FAILED, cause=failed.value)
     return RecordResult.RECORDED if stored else RecordResult.IGNORED
+
+
+def _wake(ring: Ring | None, decided: StepDecided | None, error: Wake, *, cause: str) -> None:
+    """Only the write that decided the step rings, and only with the token it took: a late,
+    repeated or stale status has nothing to send."""
+    if ring is not None and decided is not None and decided.task_token:
+        ring(decided.task_token, error, cause)
 
 
 def _stored_status(step: dict[str, Any], *, at_least: MessageStatus) -> MessageStatus | None:

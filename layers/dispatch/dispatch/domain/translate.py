@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from dispatch.domain.statuses import MAX_CLIENT_REF_LENGTH
 from dispatch.domain.workflow_request import ADDRESS_FIELDS_BY_CHANNEL, Content, WorkflowStep
 
 # v1 renamed one channel; the others keep their v0.1 name.
 V1_CHANNELS = {"viber_service_msg": "viber_service"}
 DEFAULT_WHATSAPP_POLICY = "deterministic"
 DEFAULT_WHATSAPP_LOCALE = "en_US"
-MAX_CLIENT_REF_LENGTH = 100  # the Messages API limit
 
 
 def to_messages_request(step: WorkflowStep, *, client_ref: str, webhook_url: str | None) -> dict:
@@ -42,9 +42,10 @@ def _content(content: Content) -> dict:
         return {"text": content.text}
     if content.type == "template":
         template = content.template
+        assert template is not None  # the request's rules require it for this content type
         return {"template": {"name": template.name, "parameters": [p.default for p in template.parameters]}}
     if content.type == "custom":
-        return {"custom": dict(content.custom)}
+        return {"custom": dict(content.custom or {})}
     # image, audio, video, file: {url} plus the caption where the model allows one and it is set
     media = getattr(content, content.type)
     return {content.type: media.model_dump(exclude_none=True)}

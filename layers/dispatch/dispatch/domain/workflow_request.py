@@ -1,6 +1,6 @@
 """The Dispatch v0.1 create body (`POST /v0.1/dispatch`): its models and their validation.
 
-Validation runs in two passes so that one 422 lists every invalid parameter at once:
+Validation runs in two passes so that one 400 lists every invalid parameter at once:
 
 - pydantic checks each field on its own (types, enums, lengths, ranges, formats);
 - `_rule_errors` checks the rules that tie fields together (per-channel addresses and content,
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
@@ -29,23 +30,34 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
-from dispatch.api import problems
-
-Channel = Literal["sms", "viber_service_msg", "messenger", "whatsapp"]
-ContentType = Literal["text", "image", "audio", "video", "file", "template", "custom"]
-CONTENT_TYPES: tuple[str, ...] = ContentType.__args__
+from dispatch.domain.channels import CONTENT_TYPES, Channel, ContentType
+from dispatch.domain.destinations import ForbiddenDestination, check_callback_url
+from dispatch.domain.errors import BodyTooLarge, InvalidWorkflowRequest, MalformedBody, ParameterError
 
 MAX_STEPS = 10
 DEFAULT_MIN_EXPIRY_TIME = 15
 MAX_EXPIRY_TIME = 86400
 
+# Limits of what is otherwise unbounded, so that no body can outgrow DynamoDB's 400 KB item (which
+# holds every step's message) or make a parser recurse without end. Each is in the OpenAPI document.
+MAX_BODY_BYTES = 256 * 1024  # the whole create body
+MAX_BODY_DEPTH = 64  # nesting of arrays and objects in the whole body, unknown fields included
+MAX_CUSTOM_BYTES = 64 * 1024  # `custom` content, as JSON
+MAX_CUSTOM_DEPTH = 32
+MAX_CUSTOM_PROPERTIES = 100  # top-level properties of `custom`
+MAX_TEMPLATE_NAME_LENGTH = 512  # WhatsApp's own limit on template names
+MAX_TEMPLATE_PARAMETERS = 100
+MAX_TEMPLATE_PARAMETER_LENGTH = 1024  # WhatsApp's limit on a template's body text
+MAX_TAG_LENGTH = 100  # Messenger message tags are short names such as CONFIRMED_EVENT_UPDATE
+MAX_LOCALE_LENGTH = 35  # the longest BCP 47 tag worth supporting (RFC 5646 section 4.4.1)
+
 # What each channel can carry (custom content is a WhatsApp-only escape hatch).
 CONTENT_TYPES_BY_CHANNEL: dict[str, tuple[str, ...]] = {
     "messenger": ("text", "image", "audio", "video", "file"),
     "viber_service_msg": ("text", "image"),
-    "whatsapp": ("template", "text", "image", "audio", "file", "custom"),
+    "whatsapp": ("template", "text", "image", "audio", "video", "file", "custom"),
     "sms": ("text",),
 }
 TEXT_LIMIT_BY_CHANNEL = {"messenger": 640, "sms": 1000, "viber_service_msg": 1000, "whatsapp": 4096}
@@ -56,9 +68,6 @@ ADDRESS_FIELDS_BY_CHANNEL: dict[str, tuple[str, str]] = {
     "sms": ("number", "number"),
     "whatsapp": ("number", "number"),
 }
-# SMS has no read receipts, so an SMS step can only wait for `delivered`.
-CONDITION_STATUSES_BY_CHANNEL = {"sms": ("delivered",)}
-
 # ASCII digits only: `\d` would also accept other scripts' digits.
 _E164 = re.compile(r"[1-9][0-9]{6,14}")
 # BCP 47 language[-region...]; `_` is accepted too since WhatsApp spells locales `en_GB`.
@@ -68,12 +77,19 @@ _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 # --- field formats -------------------------------------------------------------------------------
 
 
+def _without_plus(value: Any) -> Any:
+    """`+447700900123` is `447700900123`: the Messages API takes numbers without the `+`."""
+    if isinstance(value, str) and value.startswith("+") and value[1:2].isdigit():
+        return value[1:]
+    return value
+
+
 def _e164(value: str) -> str:
     if not _E164.fullmatch(value):
         raise PydanticCustomError(
             "e164",
-            "must be an E.164 phone number: 7 to 15 digits starting with the country code,"
-            " without a leading + or 00",
+            "must be an E.164 phone number: 7 to 15 digits starting with the country code"
+            " (a leading + is dropped), without a leading 00",
         )
     return value
 
@@ -100,13 +116,42 @@ def _check_between(value: int, low: int, high: int, unit: str = "") -> int:
     return value
 
 
-def _between(low: int, high: int):
+def _between(low: int, high: int) -> AfterValidator:
     return AfterValidator(lambda value: _check_between(value, low, high))
 
 
-Text = Annotated[str, Field(min_length=1)]
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in `value` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _bounded_custom(value: dict[str, Any]) -> dict[str, Any]:
+    # Depth first: serializing (and pydantic's own serializer) recurses once per level.
+    if json_depth(value) > MAX_CUSTOM_DEPTH:
+        raise PydanticCustomError("too_deep", f"must not nest more than {MAX_CUSTOM_DEPTH} levels deep")
+    if len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_CUSTOM_BYTES:
+        raise PydanticCustomError("too_large", f"must be at most {MAX_CUSTOM_BYTES} bytes of JSON")
+    return value
+
+
 Str50 = Annotated[str, Field(min_length=1, max_length=50)]
-E164Number = Annotated[str, AfterValidator(_e164)]
+# Before the length check, so that "+" and 15 digits still fit.
+Number = Annotated[str, BeforeValidator(_without_plus), Field(min_length=1, max_length=50)]
+E164Number = Annotated[
+    str,
+    BeforeValidator(_without_plus),
+    # The pattern is declared for clients (and the fuzzer); _e164 checks it with its own reason.
+    Field(max_length=16, json_schema_extra={"pattern": r"^\+?[1-9][0-9]{6,14}$"}),
+    AfterValidator(_e164),
+]
 HttpUrl = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_http_url)]
 # JSON integers only: no booleans, floats or numeric strings.
 JsonInt = Annotated[int, Strict()]
@@ -121,7 +166,7 @@ class Endpoint(BaseModel):
     type: Channel
     id: Str50 | None = None
     # A `from.number` may be an SMS alphanumeric sender id, so only `to.number` must be E.164.
-    number: Str50 | None = None
+    number: Number | None = None
 
 
 class Recipient(Endpoint):
@@ -141,12 +186,12 @@ class CaptionedMedia(Media):
 
 
 class TemplateParameter(BaseModel):
-    default: str
+    default: Annotated[str, Field(max_length=MAX_TEMPLATE_PARAMETER_LENGTH)]
 
 
 class Template(BaseModel):
-    name: Text
-    parameters: list[TemplateParameter] = []
+    name: Annotated[str, Field(min_length=1, max_length=MAX_TEMPLATE_NAME_LENGTH)]
+    parameters: Annotated[list[TemplateParameter], Field(max_length=MAX_TEMPLATE_PARAMETERS)] = []
 
 
 class Content(BaseModel):
@@ -159,7 +204,18 @@ class Content(BaseModel):
     video: Media | None = None
     file: CaptionedMedia | None = None
     template: Template | None = None
-    custom: dict[str, Any] | None = None
+    custom: (
+        Annotated[
+            dict[str, Any],
+            Field(
+                max_length=MAX_CUSTOM_PROPERTIES,
+                description=f"Sent as is (WhatsApp only): at most {MAX_CUSTOM_BYTES} bytes of JSON, "
+                f"nested at most {MAX_CUSTOM_DEPTH} levels deep",
+            ),
+            AfterValidator(_bounded_custom),
+        ]
+        | None
+    ) = None
 
 
 class ViberServiceOptions(BaseModel):
@@ -169,12 +225,13 @@ class ViberServiceOptions(BaseModel):
 
 class MessengerOptions(BaseModel):
     category: Literal["response", "update", "message_tag"] | None = None
-    tag: Text | None = None  # required with, and only with, category message_tag
+    # Required with, and only with, category message_tag.
+    tag: Annotated[str, Field(min_length=1, max_length=MAX_TAG_LENGTH)] | None = None
 
 
 class WhatsappOptions(BaseModel):
     policy: Literal["fallback", "deterministic"] | None = None
-    locale: Annotated[str, AfterValidator(_locale)] | None = None
+    locale: Annotated[str, Field(max_length=MAX_LOCALE_LENGTH), AfterValidator(_locale)] | None = None
 
 
 class Message(BaseModel):
@@ -216,17 +273,14 @@ class WorkflowStep(BaseModel):
 
 
 def _callback_url(value: str, info: ValidationInfo) -> str:
-    """https only, except http to this machine when the service runs locally."""
-    parts = urlsplit(value)
+    """https to a host that is not inward (no loopback, private or link-local address: see
+    dispatch.domain.destinations), except loopback, over http too, when the service runs locally."""
     local = (info.context or {}).get("allow_http_loopback", False)
-    if parts.scheme == "https" and parts.hostname:
-        return value
-    if local and parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
-        return value
-    raise PydanticCustomError(
-        "callback_url",
-        "must be an https URL" + (" (or http to 127.0.0.1/localhost)" if local else ""),
-    )
+    try:
+        check_callback_url(value, allow_loopback=local)
+    except ForbiddenDestination as error:
+        raise PydanticCustomError("callback_url", str(error)) from None
+    return value
 
 
 CallbackUrl = Annotated[
@@ -267,9 +321,9 @@ def parse_workflow_request(
 ) -> WorkflowRequest:
     """Validate a create body and return it as a WorkflowRequest.
 
-    Raises `problems.bad_request` (400) when the body is not a JSON object, and
-    `problems.invalid_parameters` (422) listing every invalid parameter otherwise, each as
-    `{"name": "workflow[1].failover.expiry_time", "reason": "..."}`.
+    Raises BodyTooLarge for a body over MAX_BODY_BYTES, MalformedBody when the body is not a
+    JSON object or nests deeper than MAX_BODY_DEPTH, and InvalidWorkflowRequest listing every
+    invalid parameter otherwise, each as ("workflow[1].failover.expiry_time", "...").
     """
     data = _load_json_object(body)
     rule_errors = _rule_errors(data)
@@ -283,7 +337,7 @@ def parse_workflow_request(
             if e["type"] != "workflow_rule"  # already in rule_errors, along with any others
         ]
     # Outside the except block, so the ValidationError (which holds the input) is not chained.
-    raise problems.invalid_parameters(_merge(field_errors + rule_errors))
+    raise InvalidWorkflowRequest(_merge(field_errors + rule_errors))
 
 
 def step_summary(step: WorkflowStep) -> dict:
@@ -299,14 +353,26 @@ def step_summary(step: WorkflowStep) -> dict:
 
 def _load_json_object(body: str | bytes | dict) -> dict:
     if isinstance(body, dict):
-        return body
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise problems.bad_request("The request body is not valid JSON.") from None
+        data = body
+    else:
+        size = len(body.encode() if isinstance(body, str) else body)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge(MAX_BODY_BYTES)
+        try:
+            data = json.loads(body)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise MalformedBody("The request body is not valid JSON.") from None
+        except RecursionError:  # nested deeper than the parser goes
+            raise _too_deep() from None
     if not isinstance(data, dict):
-        raise problems.bad_request("The request body must be a JSON object.")
+        raise MalformedBody("The request body must be a JSON object.")
+    if json_depth(data) > MAX_BODY_DEPTH:
+        raise _too_deep()
     return data
+
+
+def _too_deep() -> MalformedBody:
+    return MalformedBody(f"The request body must not nest more than {MAX_BODY_DEPTH} levels deep.")
 
 
 # --- cross-field rules ---------------------------------------------------------------------------
@@ -355,7 +421,7 @@ def _step_rule_errors(step: dict, path: str, *, is_last: bool) -> list[tuple[str
         invalid("to.type", "must be the same as from.type")
 
     from_field, to_field = ADDRESS_FIELDS_BY_CHANNEL[channel]
-    if sender.get(from_field) is None:
+    if _obj(sender).get(from_field) is None:
         invalid(f"from.{from_field}", f"is required for the {channel} channel")
     if isinstance(recipient, dict) and recipient.get(to_field) is None:
         invalid(f"to.{to_field}", f"is required for the {channel} channel")
@@ -375,10 +441,6 @@ def _step_rule_errors(step: dict, path: str, *, is_last: bool) -> list[tuple[str
         if content_type == "text" and isinstance(text, str) and len(text) > limit:
             invalid("message.content.text", f"must be at most {limit} characters on the {channel} channel")
 
-    statuses = CONDITION_STATUSES_BY_CHANNEL.get(channel)
-    condition_status = _obj(failover).get("condition_status")
-    if statuses and condition_status in ("delivered", "read") and condition_status not in statuses:
-        invalid("failover.condition_status", f"must be {' or '.join(statuses)} on the {channel} channel")
     return errors
 
 
@@ -416,7 +478,7 @@ def _name(loc: tuple[str | int, ...]) -> str:
     return name
 
 
-def _reason(error: dict) -> str:
+def _reason(error: ErrorDetails) -> str:
     kind, ctx = error["type"], error.get("ctx", {})
     if kind in _REASONS:
         return _REASONS[kind]
@@ -440,7 +502,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _merge(errors: list[tuple[str, str]]) -> list[dict[str, str]]:
+def _merge(errors: list[tuple[str, str]]) -> list[ParameterError]:
     """One entry per name (the first reason wins), top-level fields first, then step by step."""
     seen: dict[str, str] = {}
     for name, reason in errors:
@@ -450,4 +512,4 @@ def _merge(errors: list[tuple[str, str]]) -> list[dict[str, str]]:
         match = re.match(r"workflow\[(\d+)\]", name)
         return int(match.group(1)) if match else -1
 
-    return [{"name": name, "reason": seen[name]} for name in sorted(seen, key=step_index)]
+    return [ParameterError(name, seen[name]) for name in sorted(seen, key=step_index)]

@@ -1,17 +1,21 @@
-"""Creating workflows and showing them: the API's view of the workflow item."""
+"""Creating, cancelling and listing workflows (what the API shows of them: dispatch.api.views)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dispatch.api.schemas import StepView, WorkflowSummary, WorkflowView
-from dispatch.clock import iso
+from dispatch.clock import iso, utc_now
+from dispatch.domain.errors import WorkflowBusy, WorkflowFinished, WorkflowNotStarted
+from dispatch.domain.ports import AccountStore, Clock, Executions, WorkflowStore
 from dispatch.domain.statuses import WorkflowStatus
-from dispatch.domain.workflow_request import WorkflowRequest, step_summary
 from dispatch.storage.workflow_repository import account_workflows_key
+
+if TYPE_CHECKING:
+    # Only creating a workflow needs the request's models; showing, listing and cancelling do not.
+    from dispatch.domain.workflow_request import WorkflowRequest
 
 
 def new_workflow_item(
@@ -25,6 +29,8 @@ def new_workflow_item(
     callback_url: str | None = None,
 ) -> dict[str, Any]:
     """The DynamoDB item of a new workflow: PII only in `messages`, never in `steps`."""
+    from dispatch.domain.workflow_request import step_summary  # loaded already: `request` is one
+
     now = iso(created_at)
     item: dict[str, Any] = {
         "pk": f"WORKFLOW#{dispatch_uuid}",
@@ -65,124 +71,97 @@ def create_workflow(
     *,
     account_id: str,
     status_webhook_url: str | None,
-    save: Callable[[dict[str, Any]], None],
-    start_execution: Callable[[str, dict[str, Any]], None],
-    now: datetime,
+    workflows: WorkflowStore,
+    executions: Executions,
+    accounts: AccountStore,
     retention: timedelta,
-    default_callback_url: str | None = None,
+    now: Clock = utc_now,
 ) -> str:
     """Store the workflow, then start its execution (named by its dispatch_uuid). Callbacks go
-    to the request's `callback`, else to the account's default callback URL, else nowhere."""
+    to the request's `callback`, else to the account's default callback URL (read only when
+    needed), else nowhere. When the execution cannot start (WorkflowNotStarted), the stored
+    workflow is marked as failed before the error goes on: never in progress with nothing
+    running it."""
     dispatch_uuid = str(uuid.uuid4())
     item = new_workflow_item(
         request,
         dispatch_uuid=dispatch_uuid,
         account_id=account_id,
         status_webhook_url=status_webhook_url,
-        created_at=now,
+        created_at=now(),
         retention=retention,
-        callback_url=request.callback or default_callback_url,
+        callback_url=request.callback or (accounts.get_account(account_id) or {}).get("callback_url"),
     )
-    save(item)
-    start_execution(dispatch_uuid, execution_input(dispatch_uuid, len(request.workflow)))
+    workflows.create(item)
+    try:
+        executions.start(dispatch_uuid, execution_input(dispatch_uuid, len(request.workflow)))
+    except WorkflowNotStarted:
+        workflows.mark_start_failed(dispatch_uuid, iso(now()))
+        raise
     return dispatch_uuid
-
-
-# What the API shows of a step: exactly the fields of its response model (no internals, no PII).
-_STEP_FIELDS = tuple(name for name in StepView.model_fields if name != "index")
-
-
-def workflow_view(item: dict[str, Any]) -> dict[str, Any]:
-    """The GET representation: status, times and each step's state (no message content), as
-    `dispatch.api.schemas.WorkflowView` (the OpenAPI document's) shapes it."""
-    dispatch_uuid = item["dispatch_uuid"]
-    view: dict[str, Any] = {
-        "dispatch_uuid": dispatch_uuid,
-        "template": item["template"],
-        "status": item["status"],
-        "created_at": item["created_at"],
-        "updated_at": _normalized("updated_at", item.get("updated_at", item["created_at"])),
-    }
-    if item.get("finished_at"):
-        view["finished_at"] = _normalized("finished_at", item["finished_at"])
-    view["current_step"] = item["current_step"]
-    view["workflow"] = [
-        {"index": index, **{key: _normalized(key, step[key]) for key in _STEP_FIELDS if key in step}}
-        for index, step in enumerate(item["steps"])
-    ]
-    view["_links"] = {"self": {"href": f"/v0.1/workflows/{dispatch_uuid}"}}
-    return WorkflowView.model_validate(view).body()
-
-
-def _normalized(key: str, value: Any) -> Any:
-    """Timestamps written by the state machine ($$.State.EnteredTime) in the API's one format."""
-    if key.endswith("_at") and isinstance(value, str):
-        return iso(datetime.fromisoformat(value))
-    return value
-
-
-class WorkflowFinished(Exception):
-    """The workflow ended before it could be cancelled."""
-
-    def __init__(self, status: str) -> None:
-        super().__init__(status)
-        self.status = status
 
 
 def cancel_workflow(
     item: dict[str, Any],
     *,
-    cancel: Callable[[str, int], bool],
-    reload: Callable[[], dict[str, Any] | None],
-    stop_execution: Callable[[str], None],
+    workflows: WorkflowStore,
+    executions: Executions,
+    now: Clock = utc_now,
 ) -> dict[str, Any]:
     """Cancel a workflow in progress and stop its execution; return the workflow as it ends.
 
     Idempotent: cancelling a cancelled workflow changes nothing. A workflow that completed or
-    failed first raises WorkflowFinished. The cancel is a conditional write on the current step,
-    so a failover that lands at the same moment is simply tried again on the new step.
+    failed first raises WorkflowFinished (one that keeps moving, WorkflowBusy). The cancel is a
+    conditional write on the current step, so a failover that lands at the same moment is
+    simply tried again on the new step.
     """
+    dispatch_uuid = item["dispatch_uuid"]
     for tries_left in range(5, -1, -1):
         if item["status"] == WorkflowStatus.CANCELLED:
             # Stopped again on a repeat, in case an earlier cancel could not stop it.
-            stop_execution(item["dispatch_uuid"])
+            executions.stop(dispatch_uuid)
             return item
         if item["status"] != WorkflowStatus.IN_PROGRESS:
             raise WorkflowFinished(item["status"])
         if not tries_left:  # (checked after the reload: the last try may have been the one)
             break
-        cancel(item["dispatch_uuid"], item["current_step"])
-        item = reload() or item
-    raise TimeoutError("the workflow kept moving; try again")
+        workflows.cancel(dispatch_uuid, item["current_step"], iso(now()))
+        item = workflows.get(dispatch_uuid) or item
+    raise WorkflowBusy(dispatch_uuid)
 
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-_SUMMARY_FIELDS = tuple(name for name in WorkflowSummary.model_fields if name != "links")
+
+
+# One query of the account's listing: (at most `limit` items, the key to continue from).
+QueryPage = Callable[[int, dict[str, Any] | None], tuple[list[dict[str, Any]], dict[str, Any] | None]]
 
 
 def list_workflows(
-    query_page: Callable[[int, dict | None], tuple[list[dict[str, Any]], dict | None]],
+    query_page: QueryPage,
     *,
     page_size: int,
-    cursor: dict | None,
+    cursor: dict[str, Any] | None,
     max_queries: int = 5,
-) -> tuple[list[dict[str, Any]], dict | None]:
-    """Up to `page_size` workflow summaries, newest first, and the key to continue from.
+    filtered: bool = False,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Up to `page_size` workflow items, newest first, and the key to continue from.
 
     With a status filter a query page can come back short, so a few queries may be chained to
-    fill the page (bounded: an account with few matches gets a short page and a cursor).
+    fill the page (bounded: an account with few matches gets a short page and a cursor). Filtered
+    queries read ahead (a full MAX_PAGE_SIZE of index items each), so that a filter with few or no
+    matches in a small account ends without a cursor instead of a `next` link to an empty page;
+    what was read beyond the page is left for the next one, which starts after the last shown.
     """
-    summaries: list[dict[str, Any]] = []
+    found: list[dict[str, Any]] = []
     for _ in range(max_queries):
-        items, cursor = query_page(page_size - len(summaries), cursor)
-        summaries += [_summary(item) for item in items]
-        if cursor is None or len(summaries) >= page_size:
+        wanted = page_size - len(found)
+        items, cursor = query_page(max(wanted, MAX_PAGE_SIZE) if filtered else wanted, cursor)
+        if len(items) > wanted:
+            items = items[:wanted]
+            cursor = {key: items[-1][key] for key in ("pk", "gsi1pk", "gsi1sk")}
+        found += items
+        if cursor is None or len(found) >= page_size:
             break
-    return summaries, cursor
-
-
-def _summary(item: dict[str, Any]) -> dict[str, Any]:
-    summary = {key: _normalized(key, item[key]) for key in _SUMMARY_FIELDS if key in item}
-    summary["_links"] = {"self": {"href": f"/v0.1/workflows/{item['dispatch_uuid']}"}}
-    return WorkflowSummary.model_validate(summary).body()
+    return found, cursor

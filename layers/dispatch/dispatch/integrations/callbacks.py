@@ -7,6 +7,13 @@ hold ids and statuses only (no PII); the delivery function builds the body from 
 it the way Vonage signs its webhooks, and POSTs it. Timeouts, 429 and 5xx are retried with
 exponential backoff (by message visibility, not by sleeping) for hours, then the event goes to a
 dead-letter queue. Delivery is at least once: every body carries a stable `event_id`.
+
+Callbacks only go to public addresses (dispatch.domain.destinations): the URL's name is resolved,
+every address checked, and the connection made to the checked address. A URL aimed inward is
+dead-lettered at once, with its reason, never retried.
+
+Every workflow's final report goes through here, callback URL or not: the first time it is
+stored is when the workflow's outcome is counted (metrics, see dispatch.domain.outcomes).
 """
 
 from __future__ import annotations
@@ -15,16 +22,25 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from ipaddress import ip_address
+from typing import TYPE_CHECKING, Any, Literal, cast
+from urllib.parse import urlsplit
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.clock import iso, utc_now
+from dispatch.domain.destinations import ForbiddenDestination, address_kind, resolve_public_address
+from dispatch.domain.status_errors import reported_error
 from dispatch.domain.statuses import WorkflowStatus
 from dispatch.integrations.signatures import sign_webhook
+from dispatch.observability import trace_http
+
+if TYPE_CHECKING:
+    import requests
 
 FINAL_STATUSES = frozenset({WorkflowStatus.COMPLETED, WorkflowStatus.ERROR, WorkflowStatus.CANCELLED})
+# The final report's outcome of a message whose turn never came (the workflow ended before it).
+NOT_SENT = "not_sent"
 
 
 # -- events on the queue ------------------------------------------------------------------------
@@ -67,24 +83,34 @@ class CallbackQueue:
         self._sqs = sqs
         self._queue_url = queue_url
 
-    def publish(self, event: CallbackEvent) -> None:
+    def publish(self, event: CallbackEvent, *, reason: str | None = None) -> None:
+        """Queue `event`; `reason` (as a message attribute) says why, on the dead-letter queue."""
+        attributes = {"reason": {"DataType": "String", "StringValue": reason[:256]}} if reason else {}
         self._sqs.send_message(
             QueueUrl=self._queue_url,
             MessageBody=event.model_dump_json(exclude_none=True),
             MessageGroupId=event.dispatch_uuid,
             MessageDeduplicationId=event.event_id,
+            **({"MessageAttributes": attributes} if attributes else {}),
         )
 
 
 # -- bodies the customer receives ---------------------------------------------------------------
+# Only the delivery function builds them: the producers (status webhook, cancel, reconciler)
+# import this module for the events, so these validators are built on first use, not at every
+# cold start (and requests is imported by delivery only, below).
 
 
-class Usage(BaseModel):
+class CallbackBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+
+class Usage(CallbackBody):
     currency: str
     price: str
 
 
-class Endpoint(BaseModel):
+class Endpoint(CallbackBody):
     """`to` / `from` as the workflow was created with them (v0.1 shape)."""
 
     model_config = ConfigDict(extra="allow")
@@ -94,12 +120,16 @@ class Endpoint(BaseModel):
     id: str | None = None
 
 
-class StatusError(BaseModel):
-    code: str
-    reason: str
+class StatusError(CallbackBody):
+    """Why the message failed, as Dispatch v0.1 shapes it: `{"code": 1300, "reason": "..."}`."""
+
+    code: int | None = Field(
+        default=None, description="The Messages API error code (absent when the provider gave none)"
+    )
+    reason: str = Field(description="What the provider said, digits that could be a number masked")
 
 
-class Link(BaseModel):
+class Link(CallbackBody):
     href: str
 
 
@@ -107,11 +137,11 @@ class WorkflowLink(Link):
     dispatch_uuid: str
 
 
-class StatusLinks(BaseModel):
+class StatusLinks(CallbackBody):
     workflow: WorkflowLink
 
 
-class MessageStatusCallback(BaseModel):
+class MessageStatusCallback(CallbackBody):
     """A message's status, as the Messages API reported it, plus a link back to its workflow."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -128,7 +158,7 @@ class MessageStatusCallback(BaseModel):
     links: StatusLinks = Field(alias="_links")
 
 
-class ReportedMessage(BaseModel):
+class ReportedMessage(CallbackBody):
     message_uuid: str | None = None
     href: str | None = None
     channel: str
@@ -136,17 +166,18 @@ class ReportedMessage(BaseModel):
     outcome: str | None = Field(
         default=None,
         description="Why the workflow moved on (expired, send_failed, rejected, undeliverable), "
-        "condition_met, or cancelled.",
+        "condition_met, cancelled, or not_sent (the workflow ended before this message's turn: "
+        "it has no message_uuid).",
     )
     usage: Usage | None = None
 
 
-class ReportLinks(BaseModel):
+class ReportLinks(CallbackBody):
     workflow: Link
     messages: list[ReportedMessage]
 
 
-class FinalReport(BaseModel):
+class FinalReport(CallbackBody):
     """Sent once per workflow when it ends."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -155,6 +186,9 @@ class FinalReport(BaseModel):
     dispatch_uuid: str
     template: str
     status: Literal["completed", "error", "cancelled"]
+    error_reason: str | None = Field(
+        default=None, description="Why it ended in error when no message status explains it."
+    )
     timestamp: str
     usage: Usage | None = Field(default=None, description="Total of the messages' usage.")
     links: ReportLinks = Field(alias="_links")
@@ -191,9 +225,9 @@ def status_callback_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict
         to=Endpoint(**message["to"]),
         from_=Endpoint(**message["from"]),
         timestamp=_timestamp(event.timestamp or step.get("status_at") or iso(utc_now())),
-        status=event.status,
+        status=cast(Any, event.status),  # a message_status event has one; the model checks it
         channel=step["channel"],
-        error=StatusError(code=error.get("type", ""), reason=error.get("title", "")) if error else None,
+        error=StatusError(**reported_error(error, event.status)) if error else None,
         usage=_usage(step.get("usage")),
         links=StatusLinks(
             workflow=WorkflowLink(
@@ -211,6 +245,7 @@ def final_report_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[st
         dispatch_uuid=workflow["dispatch_uuid"],
         template=workflow["template"],
         status=workflow["status"],
+        error_reason=workflow.get("error_reason"),
         timestamp=_timestamp(workflow.get("finished_at") or workflow["updated_at"]),
         usage=_total_usage(steps),
         links=ReportLinks(
@@ -221,7 +256,7 @@ def final_report_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[st
                     href=f"/v0.1/messages/{step['message_uuid']}" if step.get("message_uuid") else None,
                     channel=step["channel"],
                     status=step.get("status"),
-                    outcome=step.get("outcome"),
+                    outcome=step.get("outcome") or (None if step.get("send_state") else NOT_SENT),
                     usage=_usage(step.get("usage")),
                 )
                 for step in steps
@@ -235,10 +270,44 @@ def final_report_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[st
 
 
 class Delivery(BaseModel):
-    """What became of one delivery attempt."""
+    """What became of one delivery attempt. `skipped`: the workflow has no callback URL (its final
+    report still counts its outcome); `dead_letter` is final, for a destination callbacks must
+    never go to (the event is put on the dead-letter queue with `detail` as the reason)."""
 
-    outcome: Literal["delivered", "retry", "dropped"]
+    model_config = ConfigDict(defer_build=True)
+
+    outcome: Literal["delivered", "retry", "dropped", "skipped", "dead_letter"]
     detail: str = ""
+
+
+def post_to_public_address(
+    url: str, *, allow_loopback: bool = False, getaddrinfo: Callable[..., list] | None = None, **kwargs: Any
+) -> requests.Response:
+    """requests.post, but only to a public address, checked after DNS resolution and pinned for
+    the connection; https, or http to loopback where loopback is allowed (the local stack).
+    Raises ForbiddenDestination for an inward URL, requests.ConnectionError for a name that does
+    not resolve (retried, like a receiver that is down)."""
+    import requests
+
+    from dispatch.integrations.pinned_http import post_to_address
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as error:
+        raise ForbiddenDestination("has a malformed host or port") from error
+    if not host or parts.scheme not in ("http", "https"):
+        raise ForbiddenDestination("must be an absolute https URL")
+    try:
+        address = resolve_public_address(host, port, allow_loopback=allow_loopback, getaddrinfo=getaddrinfo)
+    except ForbiddenDestination:
+        raise
+    except OSError as error:
+        raise requests.ConnectionError(f"cannot resolve the callback host: {error}") from error
+    if parts.scheme == "http" and address_kind(ip_address(address)) != "loopback":
+        raise ForbiddenDestination("must use https")
+    return post_to_address(url, address, **kwargs)
 
 
 def retry_delay(receive_count: int, *, base_seconds: int, max_seconds: int) -> int:
@@ -252,20 +321,30 @@ def deliver(
     workflow: dict[str, Any] | None,
     account: dict[str, Any] | None,
     post: Callable[..., requests.Response],
-    stored_report: Callable[[dict[str, Any]], dict[str, Any]],
+    stored_report: Callable[[dict[str, Any]], tuple[dict[str, Any], bool]],
+    on_first_report: Callable[[dict[str, Any]], None] | None = None,
     now: Callable[[], datetime] = utc_now,
 ) -> Delivery:
-    """Build, sign and POST one callback. `stored_report` keeps the first final report built,
-    so every retry sends the same body even if a late status arrives meanwhile."""
-    if workflow is None or account is None:
-        return Delivery(outcome="dropped", detail="workflow or account no longer exists")
+    """Build, sign and POST one callback. `stored_report` keeps the first final report built
+    and returns (the report kept, whether it was this one), so every retry sends the same body
+    even if a late status arrives meanwhile; `on_first_report(workflow)` runs once per workflow,
+    when its report is first stored (with or without a callback URL)."""
+    if workflow is None:
+        return Delivery(outcome="dropped", detail="workflow no longer exists")
+    body = None
+    if event.kind == "final_report":
+        body, first = stored_report(final_report_body(event, workflow))
+        if first and on_first_report is not None:
+            on_first_report(workflow)
+    if account is None:
+        return Delivery(outcome="dropped", detail="account no longer exists")
     url = workflow.get("callback_url")
     if not url:
-        return Delivery(outcome="dropped", detail="no callback URL")
-    if event.kind == "final_report":
-        body = stored_report(final_report_body(event, workflow))
-    else:
+        return Delivery(outcome="skipped", detail="no callback URL")
+    if body is None:
         body = status_callback_body(event, workflow)
+    import requests  # only the delivery function sends anything
+
     payload = json.dumps(body, separators=(",", ":")).encode()
     authorization = sign_webhook(
         payload,
@@ -273,6 +352,7 @@ def deliver(
         api_key=account.get("api_key", account["account_id"]),
         issued_at=int(now().timestamp()),
     )
+    trace_http()
     try:
         response = post(
             url,
@@ -281,6 +361,8 @@ def deliver(
             timeout=(3.05, 10),
             allow_redirects=False,
         )
+    except ForbiddenDestination as error:
+        return Delivery(outcome="dead_letter", detail=f"callback URL {error}")
     except requests.RequestException as error:
         return Delivery(outcome="retry", detail=type(error).__name__)
     if 200 <= response.status_code < 300:

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from dispatch.domain.ports import SendResult
+from dispatch.observability import trace_http
+
+__all__ = ["RETRYABLE_STATUSES", "MessagesApiClient", "SendResult"]
+
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class SendResult:
-    accepted: bool
-    message_uuid: str | None = None
-    # True when the request may have reached the provider but no answer came back: the
-    # message may have gone out, so it must not be sent again.
-    unknown: bool = False
-    error: dict[str, Any] = field(default_factory=dict)
 
 
 class MessagesApiClient:
@@ -40,8 +35,9 @@ class MessagesApiClient:
         max_attempts: int = 3,
         backoff_seconds: float = 0.5,
         timeout: tuple[float, float] = (3.05, 10.0),
-        sleep=time.sleep,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        trace_http()
         self._url = base_url.rstrip("/") + "/v1/messages"
         self._auth = (api_key, api_secret)
         self._session = session or requests.Session()

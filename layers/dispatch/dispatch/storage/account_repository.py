@@ -1,8 +1,9 @@
 """The DynamoDB store of accounts, their API credentials and applications.
 
 Items (one table, key `pk`):
-  ACCOUNT#<account_id>  account_id, api_key, signature_secret, callback_url?, name?, created_at,
-                        updated_at, gsi1pk = "ACCOUNTS", gsi1sk = account_id
+  ACCOUNT#<account_id>  account_id, api_key, signature_secret, next_signature_secret? (staged by
+                        a rotation), callback_url?, name?, created_at, updated_at,
+                        gsi1pk = "ACCOUNTS", gsi1sk = account_id
   APIKEY#<api_key>      account_id, secret_hash (PBKDF2: the API secret itself is never stored),
                         created_at
   APPLICATION#<id>      application_id, account_id, public_key (PEM), name?, created_at,
@@ -28,9 +29,14 @@ from dispatch.domain.applications import (
     normalized_public_key,
 )
 from dispatch.domain.credentials import hash_secret, new_api_secret, new_signature_secret
+from dispatch.storage.table import DynamoDBTable
 from dispatch.storage.workflow_repository import plain
 
 ACCOUNTS_INDEX_KEY = "ACCOUNTS"
+
+
+class NoStagedSecret(AccountError):
+    """`activate_signature_secret` without a secret staged first."""
 
 
 def _now() -> str:
@@ -63,7 +69,7 @@ class AccountRepository:
     """Accounts, their API credentials and applications (item layout: see the module docstring).
     Writes that touch two items are transactions, so an account never exists half-made."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: DynamoDBTable) -> None:
         self._table = table
 
     # -- reads -----------------------------------------------------------------------------------
@@ -182,13 +188,42 @@ class AccountRepository:
         self._update_account(account_id, now, set_values={"signature_secret": signature_secret})
         return signature_secret
 
-    def set_callback_url(self, account_id: str, url: str | None, *, now: str | None = None) -> None:
+    def stage_signature_secret(self, account_id: str, *, now: str | None = None) -> str:
+        """Generate the account's next callback signature secret, without using it yet (callbacks
+        stay signed with the current one until `activate_signature_secret`), so the customer can
+        verify with both before the switch. Returns it. Raises AccountNotFound."""
+        next_secret = new_signature_secret()
+        self._update_account(account_id, now, set_values={"next_signature_secret": next_secret})
+        return next_secret
+
+    def activate_signature_secret(self, account_id: str, *, now: str | None = None) -> None:
+        """Sign the account's callbacks with the staged secret from now on. Raises
+        AccountNotFound, or NoStagedSecret when none was staged."""
+        try:
+            self._table.update_item(
+                Key=account_key(account_id),
+                UpdateExpression="SET signature_secret = next_signature_secret, updated_at = :now "
+                "REMOVE next_signature_secret",
+                ConditionExpression="attribute_exists(next_signature_secret)",
+                ExpressionAttributeValues={":now": now or _now()},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            if self.get_account(account_id) is None:
+                raise AccountNotFound(account_id) from None
+            raise NoStagedSecret(account_id) from None
+
+    def set_callback_url(
+        self, account_id: str, url: str | None, *, now: str | None = None, allow_loopback: bool = False
+    ) -> None:
         """Set (or, with None, remove) the account's default callback URL. Raises
-        InvalidCallbackUrl or AccountNotFound."""
+        InvalidCallbackUrl (loopback only with `allow_loopback`) or AccountNotFound."""
         if url is None:
             self._update_account(account_id, now, remove=("callback_url",))
         else:
-            self._update_account(account_id, now, set_values={"callback_url": validate_callback_url(url)})
+            url = validate_callback_url(url, allow_loopback=allow_loopback)
+            self._update_account(account_id, now, set_values={"callback_url": url})
 
     def register_application(
         self, account_id: str, public_key_pem: str, name: str | None = None, *, now: str | None = None
@@ -263,13 +298,8 @@ class AccountRepository:
     def _transact(self, operations: list[dict[str, Any]]) -> list[str]:
         """Run the writes as one transaction; [] when done, else each item's cancellation code
         ("ConditionalCheckFailed" for the ones whose condition failed, "None" for the others)."""
-        items = []
-        for operation in operations:
-            (kind, request), *_ = operation.items()
-            items.append({kind: {"TableName": self._table.name, **request}})
         try:
-            # The resource's client takes plain Python values, as the Table does.
-            self._table.meta.client.transact_write_items(TransactItems=items)
+            self._table.transact_write_items(operations)
         except ClientError as error:
             codes = _cancellation_codes(error)
             if "ConditionalCheckFailed" in codes:

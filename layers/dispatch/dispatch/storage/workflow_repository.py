@@ -5,6 +5,10 @@ Workflow item (pk = "WORKFLOW#<dispatch_uuid>"):
   steps:    list of per-step state, no PII (channel, condition, expiry, message_uuid, status, outcome);
             the state machine reads `steps[i]` directly with a native getItem.
   messages: list of JSON strings with each step's from/to/message: the only place PII lives.
+  task_token, task_token_step: while the execution waits on step `task_token_step`, the task
+            token that wakes it (stored by the state machine, taken by whichever write decides
+            the step; never logged, never shown by the API).
+  error_reason: why a workflow ended in `error` when no message status explains it.
 Message index item (pk = "MESSAGE#<message_uuid>"): dispatch_uuid, step_index, expires_at.
 Account items: see dispatch.storage.account_repository.
 
@@ -19,7 +23,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dispatch.domain.ports import StepDecided
 from dispatch.domain.statuses import StepOutcome, WorkflowStatus
+from dispatch.storage.table import DynamoDBTable
 
 
 def workflow_key(dispatch_uuid: str) -> dict[str, str]:
@@ -50,10 +56,15 @@ def plain(value: Any) -> Any:
     return value
 
 
+# Every write that decides a step also removes the waiting execution's task token: a late or
+# repeated status then finds nothing to send back.
+_TAKE_TOKEN = " REMOVE task_token, task_token_step"
+
+
 class WorkflowRepository:
     """Reads and conditionally writes workflows, their steps and the message-uuid index."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: DynamoDBTable) -> None:
         self._table = table
 
     # -- workflows -----------------------------------------------------------------------------
@@ -123,11 +134,20 @@ class WorkflowRepository:
     def record_send_failed(
         self, dispatch_uuid: str, step_index: int, error: dict[str, Any], now: str
     ) -> None:
+        """The provider refused the message: the step's outcome is send_failed (unless something
+        decided the step first), which also ends the state machine's wait on it at once."""
+        step = f"steps[{step_index}]"
         self._table.update_item(
             Key=workflow_key(dispatch_uuid),
-            UpdateExpression=f"SET steps[{step_index}].send_state = :failed, "
-            f"steps[{step_index}].send_error = :error, updated_at = :now",
-            ExpressionAttributeValues={":failed": "failed", ":error": error, ":now": now},
+            UpdateExpression=f"SET {step}.send_state = :failed, {step}.send_error = :error, "
+            f"{step}.outcome = if_not_exists({step}.outcome, :send_failed), "
+            f"{step}.outcome_at = if_not_exists({step}.outcome_at, :now), updated_at = :now",
+            ExpressionAttributeValues={
+                ":failed": "failed",
+                ":error": error,
+                ":send_failed": StepOutcome.SEND_FAILED.value,
+                ":now": now,
+            },
         )
 
     # -- statuses ------------------------------------------------------------------------------
@@ -149,14 +169,20 @@ class WorkflowRepository:
         message_uuid: str | None,
         extra: dict[str, Any] | None = None,
     ) -> bool:
-        """Store a step's status unless it has one of equal or higher rank; True if stored."""
+        """Store a step's status unless it has one of equal or higher rank, or the step was never
+        sent (or sent as another message); True if stored."""
         step = f"steps[{step_index}]"
         values: dict[str, Any] = {":status": status, ":rank": rank, ":at": status_at}
         updates = [f"{step}.#status = :status", f"{step}.status_rank = :rank", f"{step}.status_at = :at"]
+        # A send attempt is recorded before the provider is called, so before any of its statuses.
+        belongs = f"attribute_exists({step}.send_state)"
         if message_uuid:
             # The status may arrive before the send's response is stored.
             values[":message_uuid"] = message_uuid
             updates.append(f"{step}.message_uuid = if_not_exists({step}.message_uuid, :message_uuid)")
+            belongs += (
+                f" AND (attribute_not_exists({step}.message_uuid) OR {step}.message_uuid = :message_uuid)"
+            )
         names = {"#status": "status"}
         for name, value in (extra or {}).items():
             # Placeholders: some names (`usage`) are DynamoDB reserved words.
@@ -166,7 +192,7 @@ class WorkflowRepository:
             self._table.update_item(
                 Key=workflow_key(dispatch_uuid),
                 UpdateExpression="SET " + ", ".join(updates),
-                ConditionExpression=f"attribute_exists(pk) AND size(steps) > :index AND "
+                ConditionExpression=f"attribute_exists(pk) AND size(steps) > :index AND {belongs} AND "
                 f"(attribute_not_exists({step}.status_rank) OR {step}.status_rank < :rank)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={**values, ":index": step_index},
@@ -185,13 +211,14 @@ class WorkflowRepository:
         workflow_status: WorkflowStatus,
         outcome: StepOutcome,
         now: str,
-    ) -> bool:
-        """End the workflow on this step's account, if the step is still the undecided current one."""
+    ) -> StepDecided | None:
+        """End the workflow on this step's account, if the step is still the undecided current
+        one; None if it was not (another writer decided first)."""
         try:
-            self._table.update_item(
+            response = self._table.update_item(
                 Key=workflow_key(dispatch_uuid),
                 UpdateExpression=f"SET #status = :workflow_status, steps[{step_index}].outcome = :outcome, "
-                f"steps[{step_index}].outcome_at = :now, finished_at = :now, updated_at = :now",
+                f"steps[{step_index}].outcome_at = :now, finished_at = :now, updated_at = :now" + _TAKE_TOKEN,
                 ConditionExpression="#status = :in_progress AND current_step = :step",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
@@ -200,6 +227,59 @@ class WorkflowRepository:
                     ":now": now,
                     ":in_progress": WorkflowStatus.IN_PROGRESS.value,
                     ":step": step_index,
+                },
+                ReturnValues="UPDATED_OLD",
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return None
+            raise
+        return StepDecided.from_old_values(step_index, response.get("Attributes", {}))
+
+    def fail_step(
+        self, dispatch_uuid: str, step_index: int, *, outcome: StepOutcome, now: str
+    ) -> StepDecided | None:
+        """Record that the current step's message failed (rejected, undeliverable), so that the
+        state machine fails over now; None if the step was decided already or is not current.
+        The workflow stays in progress: moving to the next step is the state machine's write."""
+        step = f"steps[{step_index}]"
+        try:
+            response = self._table.update_item(
+                Key=workflow_key(dispatch_uuid),
+                UpdateExpression=f"SET {step}.outcome = :outcome, {step}.outcome_at = :now, updated_at = :now"
+                + _TAKE_TOKEN,
+                ConditionExpression=f"#status = :in_progress AND current_step = :step "
+                f"AND attribute_not_exists({step}.outcome)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":outcome": outcome.value,
+                    ":now": now,
+                    ":in_progress": WorkflowStatus.IN_PROGRESS.value,
+                    ":step": step_index,
+                },
+                ReturnValues="UPDATED_OLD",
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return None
+            raise
+        return StepDecided.from_old_values(step_index, response.get("Attributes", {}))
+
+    def end_in_error(self, dispatch_uuid: str, *, reason: str, now: str) -> bool:
+        """End a workflow still in progress in error, with the reason; False if it had ended
+        (completed, cancelled, error) or does not exist."""
+        try:
+            self._table.update_item(
+                Key=workflow_key(dispatch_uuid),
+                UpdateExpression="SET #status = :error, error_reason = :reason, finished_at = :now, "
+                "updated_at = :now" + _TAKE_TOKEN,
+                ConditionExpression="#status = :in_progress",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":error": WorkflowStatus.ERROR.value,
+                    ":reason": reason,
+                    ":now": now,
+                    ":in_progress": WorkflowStatus.IN_PROGRESS.value,
                 },
             )
         except ClientError as error:
@@ -218,7 +298,7 @@ class WorkflowRepository:
                 Key=workflow_key(dispatch_uuid),
                 UpdateExpression=f"SET #status = :cancelled, finished_at = :now, updated_at = :now, "
                 f"{step}.outcome = if_not_exists({step}.outcome, :cancelled), "
-                f"{step}.outcome_at = if_not_exists({step}.outcome_at, :now)",
+                f"{step}.outcome_at = if_not_exists({step}.outcome_at, :now)" + _TAKE_TOKEN,
                 ConditionExpression="#status = :in_progress AND current_step = :step",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
@@ -254,15 +334,25 @@ class WorkflowRepository:
         response = self._table.query(**query)
         return [plain(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
 
-    def store_final_report(self, dispatch_uuid: str, report: dict[str, Any]) -> dict[str, Any]:
-        """Keep the first final report built for the workflow and return the one kept, so
-        that every delivery attempt sends the same body."""
-        response = self._table.update_item(
-            Key=workflow_key(dispatch_uuid),
-            UpdateExpression="SET final_report = if_not_exists(final_report, :report)",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":report": report},
-            # ALL_NEW: UPDATED_NEW may leave out an attribute whose value did not change.
-            ReturnValues="ALL_NEW",
-        )
-        return plain(response["Attributes"]["final_report"])
+    def store_final_report(self, dispatch_uuid: str, report: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Keep the first final report built for the workflow; return the one kept and whether
+        it is `report` (the first time), so that every delivery attempt sends the same body and
+        the workflow's outcome is counted once."""
+        try:
+            self._table.update_item(
+                Key=workflow_key(dispatch_uuid),
+                UpdateExpression="SET final_report = :report",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(final_report)",
+                ExpressionAttributeValues={":report": report},
+            )
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+        else:
+            return report, True
+        item = self._table.get_item(
+            Key=workflow_key(dispatch_uuid), ConsistentRead=True, ProjectionExpression="final_report"
+        ).get("Item")
+        if not item or "final_report" not in item:
+            raise LookupError(f"workflow {dispatch_uuid} no longer exists")
+        return plain(item["final_report"]), False

@@ -1,0 +1,103 @@
+"""Per-request work that moto repeats and the local stack does not need repeated.
+
+moto's server, its Step Functions interpreter and its DynamoDB all run in the stack's own
+process, so their CPU per request bounds how many workflows the stack can run. These patches
+change no behaviour, only how often the same work is done; they reach into moto 5.2.5 internals
+(moto is pinned for that reason), and each one is skipped if the internal it patches is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    for patch in (_remember_backend_for_host, _parse_each_definition_once, _reuse_interpreter_clients):
+        with contextlib.suppress(ImportError, AttributeError):
+            patch()
+
+
+def _remember_backend_for_host() -> None:
+    """For every request the server lists moto's package directory (a stat per service) and
+    matches the host against every service's URL patterns, under one lock: the answer for a
+    host never changes, so remember it."""
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    DomainDispatcherApplication.get_backend_for_host = functools.lru_cache(maxsize=4096)(
+        DomainDispatcherApplication.get_backend_for_host
+    )
+
+
+def _parse_each_definition_once() -> None:
+    """The interpreter parses the state machine's ASL with a pure-Python ANTLR parser for every
+    execution (about as much CPU as the rest of a short execution). The evaluation components it
+    builds keep no per-execution state (that lives in each execution's Environment), so one
+    parse per definition serves every execution of it."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    programs: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def _get_evaluation_entrypoint(self):
+        definition = self._evaluation_details.state_machine_details.definition
+        with lock:
+            program = programs.get(definition)
+        if program is None:
+            program = AmazonStateLanguageParser.parse(definition)[0]
+            with lock:
+                if len(programs) > 64:  # a long-lived stack whose machines keep changing
+                    programs.clear()
+                program = programs.setdefault(definition, program)
+        return program
+
+    ExecutionWorker._get_evaluation_entrypoint = _get_evaluation_entrypoint
+
+
+def _reuse_interpreter_clients() -> None:
+    """The interpreter builds a new boto3 client (about 10 ms of CPU, and a new connection) for
+    every task it runs: keep one per service and region instead (boto3 clients are thread-safe).
+    The interpreter's modules import the function by name, so each of them is patched."""
+    from moto.core.models import botocore_stubber
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+    clients: dict[tuple, Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # moto 5.2.5 ignores state_credentials; the endpoint depends on MOTO_PORT and the stubber.
+        key = (region, service, os.environ.get("MOTO_PORT"), botocore_stubber.enabled)
+        with lock:
+            if key not in clients:
+                clients[key] = original(region=region, service=service, state_credentials=state_credentials)
+            return clients[key]
+
+    boto_client.boto_client_for = boto_client_for
+    # Only the modules that use it (importing the whole interpreter takes seconds).
+    package = Path(boto_client.__file__).parents[1]  # moto/stepfunctions/parser/asl
+    for path in package.rglob("*.py"):
+        if path.stem == "boto_client" or "boto_client_for" not in path.read_text():
+            continue
+        name = ".".join(("moto.stepfunctions.parser.asl", *path.relative_to(package).with_suffix("").parts))
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # parts of the vendored LocalStack parser that moto does not ship
+            continue
+        if getattr(module, "boto_client_for", None) is original:
+            module.boto_client_for = boto_client_for

@@ -1,0 +1,151 @@
+"""Reconciling executions that ended without ending their workflow (dispatch.domain.reconciliation)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from dynamodb import wait_for_status
+from fakes import DISPATCH_UUID, stored_canonical_workflow
+
+from dispatch.clock import iso
+from dispatch.domain.reconciliation import (
+    ExecutionStatusChange,
+    Reconciled,
+    error_reason,
+    reconcile_execution,
+)
+from dispatch.storage.workflow_repository import WorkflowRepository
+
+NOW = datetime(2025, 1, 2, 3, 20, 0, tzinfo=UTC)
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:Workflows"
+
+
+@pytest.fixture
+def workflows(workflows: WorkflowRepository) -> WorkflowRepository:
+    """The repository on moto, holding the canonical workflow."""
+    stored_canonical_workflow(workflows)
+    return workflows
+
+
+def set_on_workflow(table, **values) -> None:
+    """Write attributes on the stored workflow item directly (as another writer would have)."""
+    names = {f"#{key}": key for key in values}
+    table.update_item(
+        Key={"pk": f"WORKFLOW#{DISPATCH_UUID}"},
+        UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in values),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={f":{key}": value for key, value in values.items()},
+    )
+
+
+def change(status: str, error: str | None = None, name: str = DISPATCH_UUID) -> ExecutionStatusChange:
+    return ExecutionStatusChange(
+        executionArn=MACHINE.replace(":stateMachine:", ":execution:") + f":{name}",
+        stateMachineArn=MACHINE,
+        name=name,
+        status=status,
+        error=error,
+    )
+
+
+def reconcile(workflows, status: str, error: str | None = None, **options) -> tuple[Reconciled, list]:
+    published: list = []
+    result = reconcile_execution(
+        change(status, error, **options), workflows=workflows, publish=published.append, now=lambda: NOW
+    )
+    return result, published
+
+
+def with_callback(table) -> None:
+    set_on_workflow(table, callback_url="https://example.com/callbacks")
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "reason"),
+    [
+        ("FAILED", "States.Runtime", "execution failed (States.Runtime)"),
+        ("FAILED", "Step.Unreconciled", "execution failed (Step.Unreconciled)"),
+        ("TIMED_OUT", "States.Timeout", "execution timed out (States.Timeout)"),
+        ("ABORTED", None, "execution aborted"),
+    ],
+)
+def test_an_execution_that_ended_abnormally_ends_its_workflow_in_error_and_reports_it(
+    workflows, table, status, error, reason
+):
+    # Given a workflow in progress, with a callback URL
+    with_callback(table)
+    wait_for_status(table, DISPATCH_UUID, 0, "a-token")
+    # When its execution ends without ending it
+    result, published = reconcile(workflows, status, error)
+    # Then the workflow is in error with the reason, and its final report is queued
+    stored = workflows.get(DISPATCH_UUID)
+    assert result is Reconciled.ENDED_IN_ERROR
+    assert (stored["status"], stored["error_reason"], stored["finished_at"]) == ("error", reason, iso(NOW))
+    assert "task_token" not in stored
+    assert [(e.kind, e.event_id) for e in published] == [("final_report", f"{DISPATCH_UUID}:final")]
+
+
+def test_without_a_callback_url_nothing_is_queued(workflows):
+    result, published = reconcile(workflows, "FAILED", "States.Runtime")
+
+    assert result is Reconciled.ENDED_IN_ERROR
+    assert published == []
+
+
+@pytest.mark.parametrize("ended", ["completed", "cancelled", "error"])
+def test_a_workflow_that_ended_is_never_touched(workflows, table, ended):
+    # Given a workflow that completed, was cancelled (our cancel stops its execution) or ended
+    set_on_workflow(table, status=ended, finished_at="2025-01-02T03:10:00.000Z")
+    before = workflows.get(DISPATCH_UUID)
+    # When its execution is reported aborted
+    result, published = reconcile(workflows, "ABORTED")
+    # Then nothing changes and nothing is reported
+    assert result is Reconciled.ALREADY_ENDED
+    assert workflows.get(DISPATCH_UUID) == before
+    assert published == []
+
+
+def test_a_failed_execution_of_an_ended_workflow_queues_its_report_again(workflows, table):
+    # Given the state machine ended the workflow but failed before queueing its final report
+    with_callback(table)
+    set_on_workflow(table, status="error", finished_at="2025-01-02T03:10:00.000Z")
+    before = workflows.get(DISPATCH_UUID)
+    # When its execution is reported failed
+    result, published = reconcile(workflows, "FAILED", "Step.Unreconciled")
+    # Then the report is queued (its event id makes a duplicate harmless) and nothing else changes
+    assert result is Reconciled.REPORTED_AGAIN
+    assert [e.kind for e in published] == ["final_report"]
+    assert workflows.get(DISPATCH_UUID) == before
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "SUCCEEDED", "PENDING_REDRIVE"])
+def test_other_statuses_are_ignored(workflows, status):
+    before = workflows.get(DISPATCH_UUID)
+
+    result, published = reconcile(workflows, status)
+
+    assert result is Reconciled.IGNORED
+    assert (workflows.get(DISPATCH_UUID), published) == (before, [])
+
+
+def test_an_execution_of_no_known_workflow_changes_nothing(workflows):
+    result, published = reconcile(workflows, "FAILED", name="4b1c0000-0000-0000-0000-000000000000")
+
+    assert result is Reconciled.UNKNOWN_WORKFLOW
+    assert published == []
+
+
+def test_the_reason_never_carries_the_cause():
+    failed = ExecutionStatusChange.model_validate(
+        {
+            "executionArn": "arn:x",
+            "stateMachineArn": MACHINE,
+            "name": DISPATCH_UUID,
+            "status": "FAILED",
+            "error": "States.TaskFailed",
+            "cause": "free text that could say anything",
+        }
+    )
+
+    assert error_reason(failed) == "execution failed (States.TaskFailed)"
