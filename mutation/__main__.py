@@ -22,6 +22,8 @@ import time
 
 from mutation.targets import ROOT
 
+DETECTED = {"killed", "timeout", "segfault", "caught by type check"}  # as in report.py
+
 
 def _run(step: str, argv: list[str], log: str) -> None:
     started = time.monotonic()
@@ -38,18 +40,32 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Mutation testing of the domain rules.")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel test processes")
     parser.add_argument(
-        "--keep", action="store_true", help="reuse mutmut's results in mutants/ for unchanged functions"
+        "--recheck",
+        action="store_true",
+        help="after adding tests: test again only the mutants the last run did not kill (the domain "
+        "code must be unchanged since that run)",
     )
     args = parser.parse_args()
     started = time.monotonic()
-    if not args.keep:
+    jobs = str(args.jobs)
+    survivors: list[str] = []
+    if args.recheck:
+        from mutation.report import mutmut_results
+
+        survivors = [r.name for r in mutmut_results() if r.status not in DETECTED]
+        print(f"rechecking {len(survivors)} mutmut mutants and the module-level survivors", flush=True)
+    else:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     (ROOT / "mutants").mkdir(exist_ok=True)
-    jobs = str(args.jobs)
-    _run("mutmut: function bodies", ["mutation.mutmut_shim", "run", "--max-children", jobs], "mutmut.log")
+    if survivors or not args.recheck:
+        _run(
+            "mutmut: function bodies",
+            ["mutation.mutmut_shim", "run", "--max-children", jobs, *survivors],
+            "mutmut.log",
+        )
     _run(
         "module-level tables, fields and validators",
-        ["mutation.module_level", "--jobs", jobs],
+        ["mutation.module_level", "--jobs", jobs, *(["--recheck"] if args.recheck else [])],
         "module-level.log",
     )
     print()

@@ -23,12 +23,13 @@ import os
 import signal
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import libcst as cst
-from mutmut.mutation.mutators import mutation_operators, operator_assignment
+from mutmut.mutation.mutators import mutation_operators, operator_assignment, operator_string
 from mutmut.utils.format_utils import get_module_from_key
 
 from mutation.targets import ROOT, TARGETS, module_of
@@ -46,10 +47,16 @@ class Mutant:
     removed: tuple[str, ...]  # the changed lines, as in a diff
     added: tuple[str, ...]
     source: str  # the whole mutated module
+    number: int  # its place among the module's mutants (mutmut numbers its own likewise)
 
     @property
     def name(self) -> str:
-        return f"{self.module}:{self.line}:{self.scope}"
+        return f"{self.module}:{self.scope}__{self.number}"
+
+    @property
+    def change(self) -> tuple:
+        """What identifies the mutant across runs (line numbers and numbering may shift)."""
+        return self.module, self.scope, self.removed, self.added
 
 
 # -- making the mutants -------------------------------------------------------------------------
@@ -178,7 +185,12 @@ def mutants_of(path: Path) -> list[Mutant]:
                 # `TABLE = None` only shows that the module imports; a model field's default is kept.
                 if operator is operator_assignment and region is not node:
                     continue
-                for mutated_node in operator(node):
+                variants = list(operator(node))
+                if operator is operator_string and not _is_raw(node):
+                    # One mutant per table entry or field value (`"XXsmsXX"`): its lower and upper
+                    # case twins would be refused or accepted alike. Regexes keep all three.
+                    variants = variants[:1]
+                for mutated_node in variants:
                     mutated = module.deep_replace(node, mutated_node)
                     assert isinstance(mutated, cst.Module)
                     code = mutated.code
@@ -190,8 +202,12 @@ def mutants_of(path: Path) -> list[Mutant]:
                         continue
                     seen.add(code)
                     removed, added, line = _changed_lines(lines, code.splitlines())
-                    mutants.append(Mutant(module_name, scope, line, removed, added, code))
+                    mutants.append(Mutant(module_name, scope, line, removed, added, code, len(mutants) + 1))
     return mutants
+
+
+def _is_raw(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.SimpleString) and "r" in node.prefix.lower()
 
 
 def _changed_lines(before: list[str], after: list[str]) -> tuple[tuple[str, ...], tuple[str, ...], int]:
@@ -223,10 +239,35 @@ def tests_by_module() -> dict[str, list[str]]:
         module_of(path): {module_of(other) for other in TARGETS if _imports(other, module_of(path))}
         for path in TARGETS
     }
-    return {
-        module: sorted(tests[module].union(*(tests[other] for other in importers[module])))
-        for module in tests
-    }
+
+    # Tests that only call functions mutmut made no mutant of (so no trampoline recorded them),
+    # like rank(), still read the tables: every unit test file importing the module runs whole.
+    importing: dict[str, list[str]] = {module: [] for module in tests}
+    for test_file in sorted((ROOT / "tests" / "unit").glob("test_*.py")):
+        text, relative = test_file.read_text(), str(test_file.relative_to(ROOT))
+        if f"--ignore={relative}" in _selection_args():
+            continue
+        for module in importing:
+            if f"from {module} import" in text or f"import {module}\n" in text:
+                importing[module].append(relative)
+
+    def selection(module: str) -> set[str]:
+        ids = tests[module].union(*(tests[other] for other in importers[module]))
+        whole = set(importing[module])
+        return whole | {test for test in ids if test.split("::")[0] not in whole}
+
+    def own_files_first(module: str):
+        name = module.rpartition(".")[2]
+        own = (f"test_{name}.py", f"test_rules_{name}.py")
+        return lambda test: (test.split("::")[0].rpartition("/")[2] not in own, test)
+
+    # The module's own test files first: pytest runs them first, and -x stops at the first failure.
+    return {module: sorted(selection(module), key=own_files_first(module)) for module in tests}
+
+
+def _selection_args() -> list[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    return config["pytest_add_cli_args_test_selection"]
 
 
 def _imports(path: Path, module: str) -> bool:
@@ -312,6 +353,13 @@ def _preload(tests: list[str]) -> None:
             continue
 
 
+DETECTED = {"killed", "timeout"}  # "error" (a broken run) is tested again
+
+
+def whole_files(tests: list[str]) -> list[str]:
+    return list(dict.fromkeys(test.split("::")[0] for test in tests))
+
+
 STATUS_BY_EXIT = {0: "survived", 1: "killed", 2: "killed", 3: "killed", 5: "no tests"}
 
 
@@ -324,7 +372,7 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
     # The unmutated modules first: every selection must pass, and its time bounds the mutants'.
     limits: dict[str, float] = {}
     for module, selected in tests.items():
-        if not selected:
+        if not selected or not any(mutant.module == module for mutant in mutants):
             continue
         started = time.monotonic()
         _, status = os.waitpid(_fork_pytest(selected, None), 0)
@@ -333,6 +381,7 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
         limits[module] = 30 + 5 * (time.monotonic() - started)
 
     statuses: dict[str, str] = {}
+    retry: set[str] = set()
     queue = list(mutants)
     running: dict[int, tuple[Mutant, float]] = {}
     while queue or running:
@@ -341,7 +390,10 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
             if not tests[mutant.module]:
                 statuses[mutant.name] = "no tests"
                 continue
-            running[_fork_pytest(tests[mutant.module], mutant)] = (mutant, time.monotonic())
+            # A mutant that renames a test parameter (an enum value in an id) makes its node ids
+            # unknown (pytest's usage error): it is run again with the whole test files.
+            selected = whole_files(tests[mutant.module]) if mutant.name in retry else tests[mutant.module]
+            running[_fork_pytest(selected, mutant)] = (mutant, time.monotonic())
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == 0:
             time.sleep(0.05)
@@ -355,20 +407,37 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
         if pid in running:
             mutant, _ = running.pop(pid)
             code = os.waitstatus_to_exitcode(status)
+            if code == 4 and mutant.name not in retry:
+                retry.add(mutant.name)
+                queue.insert(0, mutant)
+                continue
             statuses[mutant.name] = STATUS_BY_EXIT.get(code, "killed" if code < 0 else "error")
+            print(f"{len(statuses)}/{len(mutants)} {statuses[mutant.name]:<9} {mutant.name}", flush=True)
     return statuses
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--recheck", action="store_true", help="only the mutants the last run did not kill")
     args = parser.parse_args(argv)
     mutants = [mutant for path in TARGETS for mutant in mutants_of(path)]
-    print(f"    {len(mutants)} module-level mutants", flush=True)
-    statuses = run(mutants, tests_by_module(), jobs=args.jobs)
+    statuses: dict[str, str] = {}
+    if args.recheck and RESULTS.exists():
+        before = {
+            (m["module"], m["scope"], tuple(m["removed"]), tuple(m["added"])): m["status"]
+            for m in json.loads(RESULTS.read_text())
+        }
+        statuses = {mutant.name: "killed" for mutant in mutants if before.get(mutant.change) in DETECTED}
+    todo = [mutant for mutant in mutants if mutant.name not in statuses]
+    print(f"    {len(mutants)} module-level mutants, {len(todo)} to test", flush=True)
+    statuses.update(run(todo, tests_by_module(), jobs=args.jobs))
     RESULTS.write_text(
         json.dumps(
-            [{**asdict(mutant), "source": None, "status": statuses[mutant.name]} for mutant in mutants],
+            [
+                {**asdict(mutant), "source": None, "name": mutant.name, "status": statuses[mutant.name]}
+                for mutant in mutants
+            ],
             indent=1,
         )
     )

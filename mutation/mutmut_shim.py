@@ -83,8 +83,14 @@ class PreCollectedPytestRunner(PytestRunner):
             print(f"{mutant_name}: tests not collected again: {unknown}", file=sys.__stderr__)
             return 33  # mutmut's "no tests": reported as not killed, never as a kill
         session, selected = self._session, [self._items[test] for test in tests]
+        # The mutated module's own test files first (they kill most of its mutants, and -x stops
+        # at the first failure), each file in collection order so shared fixtures stay set up.
+        module = (mutant_name or "").partition("__mutmut_")[0].rpartition(".")[0].rpartition(".")[2]
+        own = (f"test_{module}.py", f"test_rules_{module}.py")
         order = {item.nodeid: index for index, item in enumerate(session.items)}
-        selected.sort(key=lambda item: order[item.nodeid])  # collection order: shared fixtures stay set up
+        selected.sort(
+            key=lambda item: (item.nodeid.split("::")[0].rpartition("/")[2] not in own, order[item.nodeid])
+        )
         with change_cwd("mutants"):
             for index, item in enumerate(selected):
                 nextitem = selected[index + 1] if index + 1 < len(selected) else None

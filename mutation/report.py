@@ -71,7 +71,8 @@ def mutmut_results() -> list[Result]:
         starts = _function_lines(path)
         import_time = import_time_functions(path)
         for name, code in exit_codes.items():
-            status = status_by_exit_code[code]
+            # 255: the test run itself broke (mutmut counts it a timeout): never a kill.
+            status = "error" if code == 255 else status_by_exit_code[code]
             function, cls = orig_function_and_class_names_from_key(name)
             scope = f"{cls}.{function}" if cls else function
             if scope in import_time:
@@ -100,7 +101,7 @@ def module_level_results() -> list[Result]:
             tuple(m["removed"]),
             tuple(m["added"]),
             m["status"],
-            f"{m['module']}:{m['line']}:{m['scope']}",
+            m["name"],
         )
         for m in stored
     ]

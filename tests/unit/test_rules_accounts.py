@@ -8,6 +8,7 @@ Each was found by mutation testing (`make mutation`): changing the rule broke no
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 import uuid
@@ -15,7 +16,7 @@ import uuid
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from dispatch.domain import credentials
 from dispatch.domain.accounts import (
@@ -24,7 +25,7 @@ from dispatch.domain.accounts import (
     create_account,
     validate_callback_url,
 )
-from dispatch.domain.applications import normalized_public_key, verify_bearer_token
+from dispatch.domain.applications import InvalidPublicKey, normalized_public_key, verify_bearer_token
 from dispatch.domain.credentials import hash_secret, verify_secret
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -110,3 +111,66 @@ def test_a_bearer_token_may_live_24_hours_but_not_a_second_more(lifetime, accept
     now = int(time.time())
     application = verify_bearer_token(token(iat=now, exp=now + lifetime), {APPLICATION_ID: APPLICATION}.get)
     assert (application == APPLICATION) is accepted
+
+
+# -- what an operator is told (admin/accounts.py prints these) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", "must be an absolute URL of at most 2000 characters, without spaces"),
+        ("https://shop.example/a b", "must be an absolute URL of at most 2000 characters, without spaces"),
+        ("https://[::1/", "has a malformed host"),
+        ("shop.example/callbacks", "must be an absolute https URL"),
+        ("http://shop.example/callbacks", "must use https"),
+    ],
+)
+def test_a_refused_callback_url_says_what_is_wrong(url, message) -> None:
+    with pytest.raises(InvalidCallbackUrl) as raised:
+        validate_callback_url(url)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("field", ["account_id", "api_key"])
+def test_a_refused_identifier_names_the_field_and_the_rule(accounts, field) -> None:
+    with pytest.raises(InvalidIdentifier) as raised:
+        create_account(accounts, **{field: "no spaces"}, now="2025-01-01T00:00:00.000Z")
+    assert str(raised.value) == f"{field} must be 1-64 letters, digits, '.', '_' or '-'"
+
+
+@pytest.mark.parametrize(
+    ("pem", "message"),
+    [
+        ("not a key", "not a PEM-encoded public key"),
+        (None, "not an RSA public key (RS256 needs one)"),
+    ],
+)
+def test_a_refused_public_key_says_why(pem, message) -> None:
+    if pem is None:  # an EC key: a valid PEM, but not RSA
+        pem = (
+            ec.generate_private_key(ec.SECP256R1())
+            .public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+    with pytest.raises(InvalidPublicKey) as raised:
+        normalized_public_key(pem)
+    assert str(raised.value) == message
+
+
+# -- secrets and Basic credentials ------------------------------------------------------------------
+
+
+def test_generated_secrets_carry_24_and_32_random_bytes() -> None:
+    # url-safe base64 without padding: 24 bytes -> 32 characters, 32 bytes -> 43
+    assert len(credentials.new_api_secret()) == 32
+    assert len(credentials.new_signature_secret()) == 43
+
+
+@pytest.mark.parametrize("garbage", ["!", "*", "\u00e9"])
+def test_basic_credentials_with_characters_outside_base64_are_refused(garbage) -> None:
+    # A lenient decoder would skip the stray character and accept the credentials.
+    encoded = base64.b64encode(b"key-1:secret").decode()
+    assert credentials.parse_basic(f"Basic {encoded}") == ("key-1", "secret")
+    assert credentials.parse_basic(f"Basic {encoded[:4]}{garbage}{encoded[4:]}") is None

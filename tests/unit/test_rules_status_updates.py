@@ -223,3 +223,8 @@ def test_an_error_keeps_its_code_as_a_number_its_title_as_the_reason_and_its_typ
 def test_only_currency_and_price_of_the_usage_are_kept_as_strings(workflows) -> None:
     record(workflows, "delivered", usage={"price": 0.5, "currency": "USD", "network": "23415"})
     assert workflow(workflows)["steps"][0]["usage"] == {"price": "0.5", "currency": "USD"}
+
+
+def test_the_status_webhook_answers_with_these_result_names() -> None:
+    # The status webhook's 200 body carries them: {"result": "recorded" | "ignored" | "unknown_message"}
+    assert [result.value for result in RecordResult] == ["recorded", "ignored", "unknown_message"]

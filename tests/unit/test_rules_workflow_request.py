@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from dispatch.domain.errors import InvalidWorkflowRequest
+from dispatch.domain.errors import InvalidWorkflowRequest, MalformedBody
 from dispatch.domain.workflow_request import WorkflowRequest, WorkflowStep, _reason, parse_workflow_request
 
 SMS = {
@@ -280,3 +280,70 @@ def test_a_model_validation_error_never_quotes_the_input(model) -> None:
         model.model_validate(data)
     assert "number" in str(raised.value)
     assert "0447700900999" not in str(raised.value)
+
+
+def test_a_request_model_built_directly_refuses_http_callbacks_to_this_machine() -> None:
+    # Given no validation context at all (code building the model itself): production rules
+    with pytest.raises(ValidationError) as raised:
+        WorkflowRequest.model_validate(body(callback="http://127.0.0.1:8080/callbacks"))
+    assert "must use https" in str(raised.value)
+
+
+# -- more reasons, word for word ---------------------------------------------------------------------
+
+
+def test_a_recipient_number_that_is_not_e164_says_what_e164_is() -> None:
+    request = single()
+    request["workflow"][0]["to"]["number"] = "00447700900001"
+    assert reason_for(request, "workflow[0].to.number") == (
+        "must be an E.164 phone number: 7 to 15 digits starting with the country code"
+        " (a leading + is dropped), without a leading 00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [("{", "The request body is not valid JSON."), ("[]", "The request body must be a JSON object.")],
+)
+def test_a_body_that_is_not_a_json_object_is_a_bad_request_that_says_so(raw, detail) -> None:
+    with pytest.raises(MalformedBody) as raised:
+        parse_workflow_request(raw)
+    assert raised.value.detail == detail
+
+
+def test_failover_on_the_last_step_says_there_is_nothing_to_fail_over_to() -> None:
+    last = {**copy.deepcopy(SMS), "failover": {"expiry_time": 60, "condition_status": "delivered"}}
+    assert (
+        reason_for(body(last), "workflow[0].failover")
+        == "must not be set on the last step: there is nothing to fail over to"
+    )
+
+
+def test_an_unsupported_content_type_lists_what_the_channel_supports() -> None:
+    request = single("viber_service_msg", type="audio", audio={"url": "https://example.com/a.mp3"})
+    del request["workflow"][0]["message"]["content"]["text"]
+    assert (
+        reason_for(request, "workflow[0].message.content.type")
+        == "is not supported on the viber_service_msg channel (supported: text, image)"
+    )
+
+
+@pytest.mark.parametrize("channel_type", [{}, [], {"sms": 1}])
+def test_a_channel_type_that_is_an_object_or_array_is_refused_not_a_crash(channel_type) -> None:
+    # Raw input reaches the cross-field rules too: an unhashable `type` must not break them.
+    step = copy.deepcopy(SMS)
+    step["from"]["type"] = channel_type
+    step["to"]["type"] = channel_type
+    names = [p["name"] for p in invalid_parameters_of(body(step))]
+    assert names == ["workflow[0].from.type", "workflow[0].to.type"]
+
+
+def test_within_a_step_parameters_are_listed_in_the_order_they_were_found() -> None:
+    # Given a step with a field fault (empty text) and a rule fault (a failover on the last step)
+    last = {**copy.deepcopy(SMS), "failover": {"expiry_time": 60, "condition_status": "delivered"}}
+    last["message"]["content"]["text"] = ""
+    # Then field checks, which run first, come first
+    assert [p["name"] for p in invalid_parameters_of(body(last))] == [
+        "workflow[0].message.content.text",
+        "workflow[0].failover",
+    ]
