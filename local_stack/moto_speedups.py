@@ -31,6 +31,7 @@ def install() -> None:
         _parse_each_definition_once,
         _parse_each_json_path_once,
         _reuse_interpreter_clients,
+        _read_retention_period_directly,
     ):
         with contextlib.suppress(ImportError, AttributeError):
             patch()
@@ -136,3 +137,18 @@ def _reuse_interpreter_clients() -> None:
             continue
         if getattr(module, "boto_client_for", None) is original:
             module.boto_client_for = boto_client_for
+
+
+def _read_retention_period_directly() -> None:
+    """For every message it hands out, ReceiveMessage checks the queue's retention period by
+    building all of the queue's attributes, which counts its messages (visible, delayed, in
+    flight) one by one: with a backlog of n messages a receive costs O(n) per message. The
+    retention period is one field of the queue; read it, with the same comparison."""
+    from moto.core.utils import unix_time
+    from moto.sqs.models import Message, SQSBackend
+
+    def is_message_valid_based_on_retention_period(self, queue_name: str, message: Message) -> bool:
+        retention_period = int(self.get_queue(queue_name).message_retention_period)
+        return retention_period + message.sent_timestamp / 1000 > unix_time()  # type: ignore[operator]
+
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
