@@ -26,7 +26,8 @@ class FunctionSettings(BaseModel):
     """What every function reads: the one DynamoDB table."""
 
     # The environment holds much else (AWS_*, POWERTOOLS_*, PATH...): ignored.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # defer_build: a function builds only its own model's validator, on from_environ().
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     table_name: Required = Field(alias="TABLE_NAME")
 
