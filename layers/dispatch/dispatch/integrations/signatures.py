@@ -163,11 +163,9 @@ def parse_signature_secret(value: str) -> SignatureSecrets:
     if not text.startswith("{"):
         return SignatureSecrets(current=text)
     try:
-        data = json.loads(text)
+        data = json.loads(text)  # starting with "{", it is an object if it parses at all
     except ValueError:
         raise InvalidSecretValue("the signature secret looks like JSON but does not parse") from None
-    if not isinstance(data, dict):
-        raise InvalidSecretValue("the signature secret JSON must be an object")
     current, previous, until = data.get("current"), data.get("previous"), data.get("previous_until")
     if not isinstance(current, str) or not current:
         raise InvalidSecretValue('the signature secret JSON needs a non-empty "current" string')
