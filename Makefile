@@ -34,7 +34,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
 
-mutation: $(STAMP)  ## mutation testing of the domain rules (not part of `test`; about 10 minutes on 2 cores)
+mutation: $(STAMP)  ## mutation testing of the domain rules (not part of `test`; slow: see docs/development.md)
 	$(BIN)/python -m mutation
 
 bench: $(STAMP)  ## what one workflow costs: state transitions, DynamoDB reads/writes, Lambda calls
