@@ -434,15 +434,21 @@ def run(args: argparse.Namespace) -> int:
     )
     duplicates = sum(count - 1 for count in accepted.values() if count > 1)
     sent_per_workflow = collections.Counter(ref.rsplit(":", 1)[0] for ref in accepted.elements())
-    wrong, stuck = [], []
+    wrong, stuck, late = [], [], []
+    # Seconds each workflow ended after 2 * expiry from its create (its rules need at most one
+    # expiry and a final SMS status): late beyond --margin.
+    lateness: list[float] = []
     for w in created:
         status, outcomes, sent = EXPECTED[w.suffix]
         item = items.get(w.dispatch_uuid, {})
-        final_by = w.answered + 2 * args.expiry + args.margin
-        finished = item.get("finished_at")
-        if item.get("status") not in FINAL or (finished and _epoch(finished) > final_by):
+        if item.get("status") not in FINAL:  # still in progress when the waiting ended
             stuck.append(w)
             continue
+        due = w.answered + 2 * args.expiry
+        if item.get("finished_at"):
+            lateness.append(max(0.0, _epoch(item["finished_at"]) - due))
+            if lateness[-1] > args.margin:
+                late.append(w)
         got_outcomes = [step.get("outcome") for step in item.get("steps", [])]
         got = (item.get("status"), got_outcomes, sent_per_workflow[w.dispatch_uuid])
         if got != (status, outcomes, sent):
@@ -485,11 +491,15 @@ def run(args: argparse.Namespace) -> int:
         f"| {sampler.peak_rss / 2**20:.0f} / {sampler.peak_pss / 2**20:.0f} MB | {sampler.peak_processes} |"
     )
     print()
-    print("| workflows | non-202 creates | wrong outcomes | duplicate sends | stuck | statuses not stored |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| workflows | non-202 creates | wrong outcomes | duplicate sends | stuck | statuses not stored "
+        "| late | lateness p99 / max |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     print(
         f"| {args.workflows} | {non_202_text} | {len(wrong)} of {len(created)} | {duplicates} "
-        f"| {len(stuck)} | {len(unstored)} of {len(statuses)} |"
+        f"| {len(stuck)} | {len(unstored)} of {len(statuses)} | {len(late)} "
+        f"| {percentile(lateness, 99):.1f} / {max(lateness, default=0.0):.1f} s |"
     )
     by_suffix = collections.Counter(w.suffix for w in wrong)
     if wrong:
@@ -497,9 +507,13 @@ def run(args: argparse.Namespace) -> int:
         for w in wrong[: args.show]:
             print(f"  {w.dispatch_uuid} {w.problem}")
     if stuck:
-        print(f"\nStuck (not final {2 * args.expiry + args.margin}s after their create): {len(stuck)}")
+        print(f"\nStuck (still in progress {busy:.0f}s after the first create): {len(stuck)}")
         for w in stuck[: args.show]:
             print(f"  {w.dispatch_uuid} suffix {w.suffix}: {items.get(w.dispatch_uuid, {}).get('status')}")
+    if late:
+        print(f"\nEnded more than 2*expiry+{args.margin}s after their create (late): {len(late)}")
+        for w in late[: args.show]:
+            print(f"  {w.dispatch_uuid} suffix {w.suffix}")
     print(
         f"\nStack stopped in {stop_took:.1f}s (SIGTERM); processes of it left running: {left_behind}."
         f" Creates took {create_span:.1f}s; waited until {busy:.1f}s. Files: {workdir}"
@@ -517,7 +531,8 @@ def main(argv: list[str] | None = None) -> int:
         "--margin",
         type=int,
         default=30,
-        help="a workflow not final 2*expiry+margin s after its create is stuck",
+        help="the wait for all workflows ends 2*expiry+margin s after the last create (still in progress "
+        "then: stuck); a workflow ending more than 2*expiry+margin s after its own create is late",
     )
     parser.add_argument("--stack-dir", default=str(ROOT), help="the checkout whose local stack runs")
     parser.add_argument("--python", default=sys.executable, help="the interpreter that runs the stack")

@@ -57,7 +57,9 @@ def status_change_event(execution: dict[str, Any], *, account: str, region: str)
 
 
 class ExecutionStatusEvents:
-    def __init__(self, session: Any, *, invoke: Invoke, interval: float = 0.25) -> None:
+    # EventBridge delivers within seconds; each round is four requests to moto, whose one process
+    # every function's AWS call also needs, so once a second.
+    def __init__(self, session: Any, *, invoke: Invoke, interval: float = 1.0) -> None:
         self._stepfunctions = session.client("stepfunctions")
         self._events = session.client("events")
         self._region = session.region_name
