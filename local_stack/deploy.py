@@ -253,42 +253,6 @@ def _stop_ends_task_token_waits() -> None:
     Environment.set_error = set_error_unless_stopped  # type: ignore[method-assign]
 
 
-def _stopped_branches_do_nothing() -> None:
-    """When one branch of a Parallel ends it (the wait's expiry, or a ring), moto stops the other
-    branch, which may not have begun yet or may be about to call a task. moto then evaluates in
-    a stopped frame, where paths evaluate to nothing: the branch's thread fails ("Could not set
-    NextState"), or a task is called with the state's input as its parameters (moto's DynamoDB
-    answers a 500, KeyError 'TableName', and the interpreter retries it). On AWS a stopped
-    branch calls nothing: here a branch stopped before it began ends as stopped, and a task whose
-    frame is stopped is not called."""
-    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branch_worker import (
-        BranchWorker,
-    )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
-        StateTaskService,
-    )
-
-    if getattr(BranchWorker._thread_routine, "stopped_first", False):
-        return
-    routine, execute = BranchWorker._thread_routine, StateTaskService._eval_execution
-
-    def thread_routine(worker) -> None:
-        if not worker.env.is_running():
-            worker._branch_worker_comm.on_terminated(env=worker.env)
-            return
-        routine(worker)
-
-    def eval_execution(task, env) -> None:
-        if not env.is_running():
-            env.stack.append({})  # the state's result, which a stopped frame never reads
-            return
-        execute(task, env)
-
-    thread_routine.stopped_first = True  # type: ignore[attr-defined]
-    BranchWorker._thread_routine = thread_routine  # type: ignore[method-assign]
-    StateTaskService._eval_execution = eval_execution  # type: ignore[method-assign]
-
-
 def _history_timeouts_are_numbers() -> None:
     """moto records a task's `TimeoutSecondsPath` in its TaskScheduled event as whatever the path
     evaluation left on its stack (a JSON object, not the seconds), and then cannot serialise the
@@ -445,7 +409,6 @@ def install_moto_adapters() -> None:
     _serialize_dynamodb()
     _stop_ends_task_token_waits()
     _history_timeouts_are_numbers()
-    _stopped_branches_do_nothing()
     default_user_config["lambda"] = {"use_docker": False}
     StateMachine.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign]
         lambda cls, *args, **kwargs: _create_state_machine_from_cloudformation(*args, **kwargs)
