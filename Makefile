@@ -69,7 +69,7 @@ format: $(STAMP)
 validate:  ## needs the AWS SAM CLI; no Docker needed
 	sam validate --lint
 
-build:  ## needs the AWS SAM CLI (pip install aws-sam-cli) and python3.13 on PATH; no Docker
+build:  ## needs the AWS SAM CLI (pip install aws-sam-cli) and python3.13 (PATH or pyenv); no Docker
 	sam build
 	$(PYTHON313) tools/check_bytecode.py .aws-sam/build
 
