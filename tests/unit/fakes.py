@@ -8,6 +8,8 @@ each rule exists once. mypy checks that every fake here still matches its port.
 
 from __future__ import annotations
 
+import functools
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -99,3 +101,24 @@ def stored_canonical_workflow(
     """Store the canonical workflow, as create-workflow does; return its dispatch_uuid."""
     workflows.create(canonical_item(status_webhook_url=status_webhook_url))
     return DISPATCH_UUID
+
+
+@functools.cache
+def rsa_application() -> tuple[Any, dict[str, str]]:
+    """An RSA key pair and the application (account-1) registered with its public key: what a
+    JWT-authenticating client holds and what the account stores. Made once per test run."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from dispatch.domain.applications import normalized_public_key
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    application = {
+        "application_id": str(uuid.uuid4()),
+        "account_id": "account-1",
+        "public_key": normalized_public_key(public_pem),
+    }
+    return key, application

@@ -16,7 +16,8 @@ import uuid
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
+from fakes import rsa_application
 
 from dispatch.domain import credentials
 from dispatch.domain.accounts import (
@@ -28,17 +29,8 @@ from dispatch.domain.accounts import (
 from dispatch.domain.applications import InvalidPublicKey, normalized_public_key, verify_bearer_token
 from dispatch.domain.credentials import hash_secret, verify_secret
 
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-APPLICATION_ID = str(uuid.uuid4())
-APPLICATION = {
-    "application_id": APPLICATION_ID,
-    "account_id": "account-1",
-    "public_key": normalized_public_key(
-        KEY.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    ),
-}
+KEY, APPLICATION = rsa_application()
+APPLICATION_ID = APPLICATION["application_id"]
 
 
 # -- callback URLs ------------------------------------------------------------------------------------

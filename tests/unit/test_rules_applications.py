@@ -12,22 +12,12 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from fakes import rsa_application
 
-from dispatch.domain.applications import normalized_public_key, verify_bearer_token
+from dispatch.domain.applications import verify_bearer_token
 
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-APPLICATION_ID = str(uuid.uuid4())
-APPLICATION = {
-    "application_id": APPLICATION_ID,
-    "account_id": "account-1",
-    "public_key": normalized_public_key(
-        KEY.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    ),
-}
+KEY, APPLICATION = rsa_application()
+APPLICATION_ID = APPLICATION["application_id"]
 
 
 class Applications:
