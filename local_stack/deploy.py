@@ -1,7 +1,7 @@
 """Deploy `template.yaml` into moto: SAM transform offline, package to moto's S3, create_stack.
 
 The same template and the same ASL file that `sam deploy` ships are what run locally; moto's
-gaps are bridged here (see ../shared/design/local-stack.md), never by a second copy of either.
+gaps are bridged here (see docs/local-stack.md), never by a second copy of either.
 """
 
 from __future__ import annotations
