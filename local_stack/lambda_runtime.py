@@ -226,8 +226,10 @@ class _Pool:
 class LambdaRuntime:
     """Maps deployed function names to their specs, and invokes them in their own workers."""
 
-    def __init__(self, concurrency: int = 4) -> None:
+    def __init__(self, concurrency: int = 4, concurrency_by_function: dict[str, int] | None = None) -> None:
         self.concurrency = concurrency
+        # Logical id -> its own limit, for functions that need more environments than the rest.
+        self.concurrency_by_function = dict(concurrency_by_function or {})
         self._specs: dict[str, FunctionSpec] = {}
         self._pools: dict[str, _Pool] = {}
         self._zygote: _Zygote | None = None
@@ -276,9 +278,9 @@ class LambdaRuntime:
                 raise RuntimeError("the local Lambda runtime is not started")
             pool = self._pools.get(function_name)
             if pool is None:
-                pool = self._pools[function_name] = _Pool(
-                    self._specs[function_name], self._zygote, self.concurrency, self
-                )
+                spec = self._specs[function_name]
+                limit = self.concurrency_by_function.get(spec.logical_id, self.concurrency)
+                pool = self._pools[function_name] = _Pool(spec, self._zygote, limit, self)
             return pool
 
     @property

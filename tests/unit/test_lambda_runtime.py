@@ -62,8 +62,10 @@ def spec(code: Path, name: str, handler: str, *, value: str = "", timeout: int =
     )
 
 
-def new_runtime(code: Path, concurrency: int = 2) -> LambdaRuntime:
-    runtime = LambdaRuntime(concurrency=concurrency)
+def new_runtime(
+    code: Path, concurrency: int = 2, concurrency_by_function: dict[str, int] | None = None
+) -> LambdaRuntime:
+    runtime = LambdaRuntime(concurrency=concurrency, concurrency_by_function=concurrency_by_function)
     for function in (
         spec(code, "a", "app.environment", value="only a"),
         spec(code, "b", "app.environment", value="only b"),
@@ -165,6 +167,40 @@ def test_one_invocation_at_a_time_per_environment_and_at_most_the_concurrency(ru
         thread.join()
     assert {str(result[0]["pid"]) for result in results} == pids
     assert all(not result[1] for result in results)
+
+
+def test_a_function_with_its_own_concurrency_gets_that_many_environments(code, tmp_path):
+    # Given a runtime of 1 environment per function, except "other" (the status webhook's case)
+    runtime = new_runtime(code, concurrency=1, concurrency_by_function={"other": 3})
+    release = tmp_path / "release"
+    events = [{"started": str(tmp_path / f"started-{i}"), "release": str(release)} for i in range(3)]
+    try:
+        # When 3 invocations of "other" and 2 of "blocking" run at once
+        threads = [
+            threading.Thread(target=invoke, args=(runtime, function, event))
+            for function, event in [("other", e) for e in events]
+            + [
+                ("blocking", {"started": str(tmp_path / f"blocking-{i}"), "release": str(release)})
+                for i in range(2)
+            ]
+        ]
+        for thread in threads:
+            thread.start()
+        # Then "other" runs all 3 in environments of their own, "blocking" only 1
+        assert len({wait_for(Path(event["started"])) for event in events}) == 3
+        blocking = [tmp_path / f"blocking-{i}" for i in range(2)]
+        deadline = time.monotonic() + 60
+        while not any(path.exists() for path in blocking):
+            assert time.monotonic() < deadline, "no invocation of 'blocking' started"
+            time.sleep(0.01)
+        time.sleep(0.2)  # time enough for a second environment to start, were there one
+        assert sum(path.exists() for path in blocking) == 1
+        release.touch()
+        for thread in threads:
+            thread.join()
+    finally:
+        release.touch()
+        runtime.stop()
 
 
 def test_an_exception_is_a_function_error(runtime):
