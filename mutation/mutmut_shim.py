@@ -8,9 +8,9 @@
 2. Speed. mutmut runs `pytest.main(<the mutant's tests>)` in a process forked per mutant, so each
    mutant pays for collecting its tests again (about a second for test_workflow_request.py's
    parametrized cases, more than running them). Here the fork server collects the unit tests once
-   and each forked mutant runs its already collected tests, stopping at the first failure, through
-   pytest's own hook (`pytest_runtest_protocol`, as pytest's run loop does). If that cannot be set
-   up (a pytest whose internals differ), mutmut's own way is used.
+   (mutation/collected.py) and each forked mutant runs its already collected tests, the mutated
+   module's own test files first, stopping at the first failure. If that cannot be set up (a
+   pytest whose internals differ), mutmut's own way is used.
 
 Run as `python -m mutation.mutmut_shim <mutmut arguments>`, e.g. `run`, `results`, `show NAME`.
 """
@@ -29,6 +29,8 @@ import mutmut.workers.isolation as isolation
 from mutmut.runners.harness import PytestRunner
 from mutmut.utils.file_utils import change_cwd
 
+from mutation.collected import collect, own_files_first, run_until_failure, warm_up_moto
+
 LAYER_PREFIX = "layers.dispatch."
 _get_mutant_name = format_utils.get_mutant_name
 
@@ -42,33 +44,21 @@ class PreCollectedPytestRunner(PytestRunner):
 
     _session: Any = None
     _items: dict[str, Any] = {}
+    _order: dict[str, int] = {}
 
     def warm_up(self) -> None:
         try:
-            from _pytest.config import _prepareconfig
-            from _pytest.main import Session
-
-            args = [
-                "--rootdir=.",
-                "--tb=native",
-                "-q",
-                "--capture=no",  # the forked children write to /dev/null anyway
-                "--maxfail=1",
-                "-p",
-                "no:randomly",
-                *self._pytest_add_cli_args_test_selection,
-                *self._pytest_add_cli_args,
-            ]
             with change_cwd("mutants"):
-                config = _prepareconfig(args)
-                config._do_configure()
-                session = Session.from_config(config)
-                config.hook.pytest_sessionstart(session=session)
-                config.hook.pytest_collection(session=session)
-            if session.testsfailed:
-                raise RuntimeError("collection errors")
-            self._session = session
-            self._items = {item.nodeid: item for item in session.items}
+                self._session = collect(
+                    [
+                        "--rootdir=.",
+                        *self._pytest_add_cli_args_test_selection,
+                        *self._pytest_add_cli_args,
+                    ]
+                )
+                warm_up_moto()
+            self._items = {item.nodeid: item for item in self._session.items}
+            self._order = {item.nodeid: index for index, item in enumerate(self._session.items)}
         except Exception as error:  # noqa: BLE001 - mutmut's own (slower) way still works
             print(f"pre-collection failed ({error!r}); running pytest per mutant", file=sys.__stderr__)
             self._session = None
@@ -82,22 +72,10 @@ class PreCollectedPytestRunner(PytestRunner):
         if unknown:  # a test id that differs between collections (e.g. a random parameter)
             print(f"{mutant_name}: tests not collected again: {unknown}", file=sys.__stderr__)
             return 33  # mutmut's "no tests": reported as not killed, never as a kill
-        session, selected = self._session, [self._items[test] for test in tests]
-        # The mutated module's own test files first (they kill most of its mutants, and -x stops
-        # at the first failure), each file in collection order so shared fixtures stay set up.
-        module = (mutant_name or "").partition("__mutmut_")[0].rpartition(".")[0].rpartition(".")[2]
-        own = (f"test_{module}.py", f"test_rules_{module}.py")
-        order = {item.nodeid: index for index, item in enumerate(session.items)}
-        selected.sort(
-            key=lambda item: (item.nodeid.split("::")[0].rpartition("/")[2] not in own, order[item.nodeid])
-        )
+        module = (mutant_name or "").partition("__mutmut_")[0].rpartition(".")[0]
+        selected = own_files_first(module, [self._items[test] for test in tests], self._order)
         with change_cwd("mutants"):
-            for index, item in enumerate(selected):
-                nextitem = selected[index + 1] if index + 1 < len(selected) else None
-                item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-                if session.testsfailed:
-                    return 1
-        return 0
+            return 0 if run_until_failure(self._session, selected) else 1
 
 
 def install() -> None:
