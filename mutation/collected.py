@@ -7,8 +7,13 @@ own per-test hook, as pytest's run loop does, and stops at the first failure.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
+
+from mutation.targets import ROOT
+
+KILLERS = ROOT / "mutants" / "killers"
 
 
 def collect(args: list[str]) -> Any:
@@ -36,13 +41,37 @@ def own_files_first(module: str, items: Iterable[Any], order: dict[str, int]) ->
     )
 
 
-def run_until_failure(session: Any, items: list[Any]) -> bool:
+def killers_first(module: str, key: str, items: list[Any]) -> list[Any]:
+    """`items` with the tests that killed earlier mutants first: those of the same function or
+    table (`key`), then those of the same module, the most recent first. Mutants of one rule
+    mostly fail the same test, so a killed mutant usually stops at its first test instead of
+    after the module's slow moto-backed tests. The tests run in random order in `make test`
+    (pytest-randomly), so moving one ahead does not change its verdict."""
+    path = KILLERS / module
+    if not path.exists():
+        return items
+    lines = [line.split("\t", 1) for line in reversed(path.read_text().splitlines()) if "\t" in line]
+    rank: dict[str, int] = {}
+    for same_key in (True, False):
+        for line_key, nodeid in lines:
+            if (line_key == key) is same_key:
+                rank.setdefault(nodeid, len(rank))
+    return sorted(items, key=lambda item: rank.get(item.nodeid, len(rank)))  # stable: the rest as given
+
+
+def run_until_failure(session: Any, items: list[Any], *, module: str = "", key: str = "") -> bool:
     """Run `items` (collected by `session`) in order; False at the first failure (an error in a
-    fixture counts as one)."""
+    fixture counts as one), which is remembered for killers_first."""
     for index, item in enumerate(items):
         nextitem = items[index + 1] if index + 1 < len(items) else None
         item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
         if session.testsfailed:
+            if module:
+                KILLERS.mkdir(parents=True, exist_ok=True)
+                # One short append per kill: lines from parallel children do not interleave.
+                descriptor = os.open(KILLERS / module, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+                os.write(descriptor, f"{key}\t{item.nodeid}\n".encode())
+                os.close(descriptor)
             return False
     return True
 

@@ -24,6 +24,7 @@ import signal
 import sys
 import time
 import tomllib
+import types
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ import libcst as cst
 from mutmut.mutation.mutators import mutation_operators, operator_assignment, operator_string
 from mutmut.utils.format_utils import get_module_from_key
 
-from mutation.collected import collect, own_files_first, run_until_failure, warm_up_moto
+from mutation.collected import collect, killers_first, own_files_first, run_until_failure, warm_up_moto
 from mutation.targets import ROOT, TARGETS, module_of
 
 RESULTS = ROOT / "mutants" / "module-level.json"
@@ -322,11 +323,11 @@ class Reloader:
     """Puts a mutant in place of a module in a process that imported the unmutated one.
 
     Other modules hold what they imported from it (`from dispatch.domain.statuses import
-    TERMINAL`), and built tables, models and default values from it. So the mutated source is
-    executed in the module's own namespace, and then every module of the repository that imports
-    it, directly or not, is executed again in its namespace, in import order (as
-    importlib.reload does): a function collected before keeps its namespace and sees the new
-    objects. Parametrized test cases keep the values they were collected with."""
+    TERMINAL`), and built tables, models and default values from it. So the mutated module is
+    imported afresh, and then every module of the repository that imports it, directly or not,
+    in import order; each old module's namespace is then updated with the new one's, so that a
+    function collected before (a test, a fixture) sees the new objects. Parametrized test cases
+    keep the values they were collected with, except classes and functions (see install)."""
 
     def __init__(self) -> None:
         modules = _project_modules()
@@ -346,13 +347,37 @@ class Reloader:
         graph = {name: self.imports[name] & affected for name in affected}
         return list(graphlib.TopologicalSorter(graph).static_order())
 
-    def install(self, module: str, source: str | None) -> None:
-        """Execute `source` (None: the unmutated module) as `module`, then its dependents."""
+    def install(self, module: str, source: str | None, items: list) -> None:
+        """Import `source` (None: the unmutated module) as `module`, then its dependents; then
+        give the tests parametrized with a class or function of theirs (`parametrize("model",
+        [WorkflowStep, ...])`) the new one, as collecting them again would."""
+        renewed: dict[int, object] = {}
         for name in self.dependents(module):
+            old = sys.modules[name]
+            # A fresh namespace, as at a first import: pydantic must not resolve a model's
+            # forward references to the old classes still in the old namespace.
+            new = types.ModuleType(name)
+            for key in ("__file__", "__spec__", "__loader__", "__package__", "__path__", "__builtins__"):
+                if hasattr(old, key):
+                    setattr(new, key, getattr(old, key))
+            sys.modules[name] = new
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules:
+                setattr(sys.modules[parent], child, new)
             code = self.code[name]
             if name == module and source is not None:
                 code = compile(source, code.co_filename, "exec")
-            exec(code, sys.modules[name].__dict__)
+            exec(code, new.__dict__)
+            renewed.update(
+                (id(value), new.__dict__[key])
+                for key, value in old.__dict__.items()
+                if isinstance(value, type | types.FunctionType) and key in new.__dict__
+            )
+            old.__dict__.update(new.__dict__)
+        for item in items:
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            for key, value in params.items():
+                params[key] = renewed.get(id(value), value)
 
 
 def _silenced() -> None:
@@ -361,7 +386,7 @@ def _silenced() -> None:
     os.dup2(devnull, 2)
 
 
-def _fork(session, reloader: Reloader, module: str, source: str | None, items: list) -> int:
+def _fork(session, reloader: Reloader, mutant: Mutant | None, module: str, items: list) -> int:
     """A child that installs the mutant (None: the unmutated module) and runs `items`."""
     pid = os.fork()
     if pid:
@@ -370,10 +395,15 @@ def _fork(session, reloader: Reloader, module: str, source: str | None, items: l
     try:
         _silenced()
         try:
-            reloader.install(module, source)
+            reloader.install(module, mutant and mutant.source, items)
         except BaseException:  # noqa: BLE001 - a mutant that breaks the import is detected
             os._exit(BROKEN)
-        code = SURVIVED if run_until_failure(session, items) else KILLED
+        if mutant is None:
+            code = SURVIVED if run_until_failure(session, items) else KILLED
+        else:
+            key = f"{module}:{mutant.scope}"
+            items = killers_first(module, key, items)
+            code = SURVIVED if run_until_failure(session, items, module=module, key=key) else KILLED
     finally:
         os._exit(code)
 
@@ -410,15 +440,18 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
     # Each module unmutated first, installed the same way: every selection must pass (else the
     # reloading itself would kill mutants), and its time bounds the mutants'.
     limits: dict[str, float] = {}
-    for module in sorted({mutant.module for mutant in mutants}):
-        if not items[module]:
-            continue
-        started = time.monotonic()
-        _, status = os.waitpid(_fork(session, reloader, module, None, items[module]), 0)
+    modules = [module for module in sorted({mutant.module for mutant in mutants}) if items[module]]
+    started: dict[int, tuple[str, float]] = {}
+    while modules or started:
+        while modules and len(started) < jobs:
+            module = modules.pop(0)
+            started[_fork(session, reloader, None, module, items[module])] = (module, time.monotonic())
+        pid, status = os.wait()
+        module, since = started.pop(pid)
         if os.waitstatus_to_exitcode(status) != SURVIVED:
             raise SystemExit(f"the unit tests of {module} fail with the module reloaded unmutated")
-        limits[module] = 30 + 5 * (time.monotonic() - started)
-        print(f"    {module}: {len(items[module])} tests, {time.monotonic() - started:.1f} s", flush=True)
+        limits[module] = 30 + 5 * (time.monotonic() - since)
+        print(f"    {module}: {len(items[module])} tests, {time.monotonic() - since:.1f} s", flush=True)
 
     statuses: dict[str, str] = {}
     queue = list(mutants)
@@ -429,7 +462,7 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
             if not items[mutant.module]:
                 statuses[mutant.name] = "no tests"
                 continue
-            child = _fork(session, reloader, mutant.module, mutant.source, items[mutant.module])
+            child = _fork(session, reloader, mutant, mutant.module, items[mutant.module])
             running[child] = (mutant, time.monotonic())
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == 0:

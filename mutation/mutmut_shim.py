@@ -9,7 +9,8 @@
    mutant pays for collecting its tests again (about a second for test_workflow_request.py's
    parametrized cases, more than running them). Here the fork server collects the unit tests once
    (mutation/collected.py) and each forked mutant runs its already collected tests, the mutated
-   module's own test files first, stopping at the first failure. If that cannot be set up (a
+   module's own test files first and the tests that killed its earlier mutants before them,
+   stopping at the first failure. If that cannot be set up (a
    pytest whose internals differ), mutmut's own way is used.
 
 Run as `python -m mutation.mutmut_shim <mutmut arguments>`, e.g. `run`, `results`, `show NAME`.
@@ -29,7 +30,7 @@ import mutmut.workers.isolation as isolation
 from mutmut.runners.harness import PytestRunner
 from mutmut.utils.file_utils import change_cwd
 
-from mutation.collected import collect, own_files_first, run_until_failure, warm_up_moto
+from mutation.collected import collect, killers_first, own_files_first, run_until_failure, warm_up_moto
 
 LAYER_PREFIX = "layers.dispatch."
 _get_mutant_name = format_utils.get_mutant_name
@@ -72,10 +73,12 @@ class PreCollectedPytestRunner(PytestRunner):
         if unknown:  # a test id that differs between collections (e.g. a random parameter)
             print(f"{mutant_name}: tests not collected again: {unknown}", file=sys.__stderr__)
             return 33  # mutmut's "no tests": reported as not killed, never as a kill
-        module = (mutant_name or "").partition("__mutmut_")[0].rpartition(".")[0]
+        function = (mutant_name or "").partition("__mutmut_")[0]
+        module = function.rpartition(".")[0]
         selected = own_files_first(module, [self._items[test] for test in tests], self._order)
+        selected = killers_first(module, function, selected)
         with change_cwd("mutants"):
-            return 0 if run_until_failure(self._session, selected) else 1
+            return 0 if run_until_failure(self._session, selected, module=module, key=function) else 1
 
 
 def install() -> None:
@@ -83,6 +86,18 @@ def install() -> None:
     for module in (format_utils, file_mutation, mutmut_main):
         module.get_mutant_name = get_mutant_name
     isolation.PytestRunner = PreCollectedPytestRunner
+    isolation.ForkServerRunner.run_clean_tests = run_clean_tests
+
+
+_run_clean_tests = isolation.ForkServerRunner.run_clean_tests
+
+
+def run_clean_tests(self: Any, tests: Iterable[str]) -> int:
+    """mutmut's check that the tests pass unmutated. In a full run (no test named: every test)
+    `python -m mutation` has just had mutmut collect its stats afresh, which ran every test and
+    stops mutmut if one fails: running them all again costs a minute for nothing."""
+    tests = list(tests)
+    return _run_clean_tests(self, tests) if tests else 0
 
 
 def main(argv: list[str]) -> int:
