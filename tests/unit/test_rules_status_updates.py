@@ -238,4 +238,3 @@ def test_the_step_decided_carries_its_index_and_the_token_stored_for_that_step()
     old = {"task_token_step": 1, "task_token": "token-1"}
     assert StepDecided.from_old_values(1, old) == StepDecided(step_index=1, task_token="token-1")
     assert StepDecided.from_old_values(0, old) == StepDecided(step_index=0, task_token=None)
-
