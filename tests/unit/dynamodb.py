@@ -38,7 +38,9 @@ def workflows_table() -> Iterator[DynamoDBTable]:
         # The integration tests' local stack (same session) points every client at its moto server.
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         patch.setenv("AWS_DEFAULT_REGION", REGION)
-        with mock_aws():
+        # boto3's default session is kept (moto replaces it by default): a new one loads botocore's
+        # models again, most of the cost of a table (which each test module makes).
+        with mock_aws(config={"core": {"reset_boto3_session": False}}):
             client = boto3.client("dynamodb", region_name=REGION)
             client.create_table(TableName=TABLE_NAME, **copy.deepcopy(_table_definition()))
             yield DynamoDBTable(client, TABLE_NAME)
