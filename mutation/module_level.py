@@ -14,9 +14,9 @@ writes mutants/module-level.json.
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
-import importlib
-import importlib.abc
+import graphlib
 import importlib.util
 import json
 import os
@@ -24,6 +24,7 @@ import signal
 import sys
 import time
 import tomllib
+import types
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,11 +33,11 @@ import libcst as cst
 from mutmut.mutation.mutators import mutation_operators, operator_assignment, operator_string
 from mutmut.utils.format_utils import get_module_from_key
 
+from mutation.collected import collect, killers_first, own_files_first, run_until_failure, warm_up_moto
 from mutation.targets import ROOT, TARGETS, module_of
 
 RESULTS = ROOT / "mutants" / "module-level.json"
 STATS = ROOT / "mutants" / "mutmut-stats.json"
-PYTEST_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--rootdir", str(ROOT)]
 
 
 @dataclass(frozen=True)
@@ -256,13 +257,7 @@ def tests_by_module() -> dict[str, list[str]]:
         whole = set(importing[module])
         return whole | {test for test in ids if test.split("::")[0] not in whole}
 
-    def own_files_first(module: str):
-        name = module.rpartition(".")[2]
-        own = (f"test_{name}.py", f"test_rules_{name}.py")
-        return lambda test: (test.split("::")[0].rpartition("/")[2] not in own, test)
-
-    # The module's own test files first: pytest runs them first, and -x stops at the first failure.
-    return {module: sorted(selection(module), key=own_files_first(module)) for module in tests}
+    return {module: sorted(selection(module)) for module in tests}
 
 
 def _selection_args() -> list[str]:
@@ -277,25 +272,112 @@ def _imports(path: Path, module: str) -> bool:
 
 
 # -- running them ------------------------------------------------------------------------------
+# One process collects the unit tests once; each mutant runs in a child forked from it, which
+# executes the mutated source in place of the module and runs the module's tests, stopping at the
+# first failure. Importing and collecting afresh for each mutant took about 20 s a mutant.
+
+DETECTED = {"killed", "timeout"}  # "error" (a broken run) is tested again
+SURVIVED, KILLED, BROKEN = 0, 1, 3  # a child's exit status (BROKEN: the mutant fails to import)
+STATUS_BY_EXIT = {SURVIVED: "survived", KILLED: "killed", BROKEN: "killed"}
 
 
-class _MutatedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Serves the mutated source for one module; every other import is the real one."""
+def _project_modules() -> dict[str, Path]:
+    """The loaded modules of this repository (the layer, local_stack, the unit tests and their
+    helpers), without mutation/ itself."""
+    modules = {}
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and file.endswith(".py") and not name.startswith("mutation"):
+            path = Path(file).resolve()
+            if path.is_relative_to(ROOT):
+                modules[name] = path
+    return modules
 
-    def __init__(self, name: str, path: Path, source: str) -> None:
-        self.name, self.path, self.source = name, path, source
 
-    def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001 (importlib's signature)
-        if fullname != self.name:
-            return None
-        return importlib.util.spec_from_loader(fullname, self, origin=str(self.path))
+def _imported_at_import(name: str, path: Path) -> set[str]:
+    """The modules `name` imports while it is imported (an import inside a function runs when the
+    function is called, and then finds the mutated module in sys.modules)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
 
-    def create_module(self, spec):  # noqa: ANN001
-        return None
+    class Imports(ast.NodeVisitor):
+        def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+            pass
 
-    def exec_module(self, module) -> None:  # noqa: ANN001
-        module.__file__ = str(self.path)
-        exec(compile(self.source, str(self.path), "exec"), module.__dict__)
+        def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+            pass
+
+        def visit_Import(self, node: ast.Import) -> None:
+            found.update(alias.name for alias in node.names)
+
+        def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+            found.add(base)  # `from dispatch.domain import statuses` imports a module too:
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+
+    Imports().visit(ast.parse(path.read_text()))
+    return found
+
+
+class Reloader:
+    """Puts a mutant in place of a module in a process that imported the unmutated one.
+
+    Other modules hold what they imported from it (`from dispatch.domain.statuses import
+    TERMINAL`), and built tables, models and default values from it. So the mutated module is
+    imported afresh, and then every module of the repository that imports it, directly or not,
+    in import order; each old module's namespace is then updated with the new one's, so that a
+    function collected before (a test, a fixture) sees the new objects. Parametrized test cases
+    keep the values they were collected with, except classes and functions (see install)."""
+
+    def __init__(self) -> None:
+        modules = _project_modules()
+        names = set(modules)
+        self.code = {name: compile(path.read_text(), str(path), "exec") for name, path in modules.items()}
+        self.imports = {name: _imported_at_import(name, path) & names for name, path in modules.items()}
+
+    def dependents(self, module: str) -> list[str]:
+        """`module` and every module importing it, directly or not, each after what it imports."""
+        affected, todo = {module}, [module]
+        while todo:
+            current = todo.pop()
+            for name, imported in self.imports.items():
+                if current in imported and name not in affected:
+                    affected.add(name)
+                    todo.append(name)
+        graph = {name: self.imports[name] & affected for name in affected}
+        return list(graphlib.TopologicalSorter(graph).static_order())
+
+    def install(self, module: str, source: str | None, items: list) -> None:
+        """Import `source` (None: the unmutated module) as `module`, then its dependents; then
+        give the tests parametrized with a class or function of theirs (`parametrize("model",
+        [WorkflowStep, ...])`) the new one, as collecting them again would."""
+        renewed: dict[int, object] = {}
+        for name in self.dependents(module):
+            old = sys.modules[name]
+            # A fresh namespace, as at a first import: pydantic must not resolve a model's
+            # forward references to the old classes still in the old namespace.
+            new = types.ModuleType(name)
+            for key in ("__file__", "__spec__", "__loader__", "__package__", "__path__", "__builtins__"):
+                if hasattr(old, key):
+                    setattr(new, key, getattr(old, key))
+            sys.modules[name] = new
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules:
+                setattr(sys.modules[parent], child, new)
+            code = self.code[name]
+            if name == module and source is not None:
+                code = compile(source, code.co_filename, "exec")
+            exec(code, new.__dict__)
+            renewed.update(
+                (id(value), new.__dict__[key])
+                for key, value in old.__dict__.items()
+                if isinstance(value, type | types.FunctionType) and key in new.__dict__
+            )
+            old.__dict__.update(new.__dict__)
+        for item in items:
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            for key, value in params.items():
+                params[key] = renewed.get(id(value), value)
 
 
 def _silenced() -> None:
@@ -304,99 +386,87 @@ def _silenced() -> None:
     os.dup2(devnull, 2)
 
 
-def _fork_pytest(tests: list[str], mutant: Mutant | None) -> int:
+def _fork(session, reloader: Reloader, mutant: Mutant | None, module: str, items: list) -> int:
+    """A child that installs the mutant (None: the unmutated module) and runs `items`."""
     pid = os.fork()
     if pid:
         return pid
+    code = BROKEN
     try:
         _silenced()
-        if mutant is not None:
-            path = ROOT / "layers" / "dispatch" / Path(*mutant.module.split(".")).with_suffix(".py")
-            sys.meta_path.insert(0, _MutatedModuleFinder(mutant.module, path, mutant.source))
-        import pytest
-
-        code = int(pytest.main([*PYTEST_ARGS, *tests]))
-    except BaseException:  # noqa: BLE001 - whatever breaks, the child must end here
-        code = 3
-    os._exit(code)
-
-
-def _preload(tests: list[str]) -> None:
-    """Import, once, every third-party module the tests import, so that each forked child only
-    imports the project's own modules (fresh, with the mutant)."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read)
-        _silenced()
-        import pytest
-
-        pytest.main(["--collect-only", *PYTEST_ARGS, *tests])
-        names = [
-            name
-            for name, module in list(sys.modules.items())
-            if not str(getattr(module, "__file__", None) or "").startswith(str(ROOT))
-        ]
-        with os.fdopen(write, "w") as out:
-            out.write("\n".join(names))
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        names = pipe.read().split()
-    os.waitpid(pid, 0)
-    for name in sorted(names):
-        if name == "__main__" or name.startswith(("dispatch", "fakes", "conftest", "test_")):
-            continue
         try:
-            importlib.import_module(name)
-        except BaseException:  # noqa: BLE001, S112 - a module that will not preload is imported later
-            continue
+            reloader.install(module, mutant and mutant.source, items)
+        except BaseException:  # noqa: BLE001 - a mutant that breaks the import is detected
+            os._exit(BROKEN)
+        if mutant is None:
+            code = SURVIVED if run_until_failure(session, items) else KILLED
+        else:
+            key = f"{module}:{mutant.scope}"
+            items = killers_first(module, key, items)
+            code = SURVIVED if run_until_failure(session, items, module=module, key=key) else KILLED
+    finally:
+        os._exit(code)
 
 
-DETECTED = {"killed", "timeout"}  # "error" (a broken run) is tested again
-
-
-def whole_files(tests: list[str]) -> list[str]:
-    return list(dict.fromkeys(test.split("::")[0] for test in tests))
-
-
-STATUS_BY_EXIT = {0: "survived", 1: "killed", 2: "killed", 3: "killed", 5: "no tests"}
+def _items_by_module(session, tests: dict[str, list[str]]) -> dict[str, list]:
+    """The collected items of each module's tests (a bare file name stands for all its tests)."""
+    order = {item.nodeid: index for index, item in enumerate(session.items)}
+    by_file: dict[str, list] = {}
+    for item in session.items:
+        by_file.setdefault(item.nodeid.split("::")[0], []).append(item)
+    by_id = {item.nodeid: item for item in session.items}
+    items: dict[str, list] = {}
+    for module, ids in tests.items():
+        selected = {}
+        for test in ids:
+            for item in by_file.get(test, []) if "::" not in test else [by_id[test]] if test in by_id else []:
+                selected[item.nodeid] = item
+        unknown = [test for test in ids if test not in by_id and test not in by_file]
+        if unknown:
+            print(f"    {module}: {len(unknown)} recorded tests not collected, e.g. {unknown[0]}", flush=True)
+        items[module] = own_files_first(module, selected.values(), order)
+    return items
 
 
 def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dict[str, str]:
     """Each mutant's status: killed, survived, timeout or no tests."""
     os.chdir(ROOT)
     sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "dispatch")]
-    _preload(sorted(set().union(*tests.values())))
+    session = collect(["--rootdir", str(ROOT), "-p", "no:cacheprovider", *_selection_args()])
+    items = _items_by_module(session, tests)
+    warm_up_moto()
+    reloader = Reloader()
 
-    # The unmutated modules first: every selection must pass, and its time bounds the mutants'.
+    # Each module unmutated first, installed the same way: every selection must pass (else the
+    # reloading itself would kill mutants), and its time bounds the mutants'.
     limits: dict[str, float] = {}
-    for module, selected in tests.items():
-        if not selected or not any(mutant.module == module for mutant in mutants):
-            continue
-        started = time.monotonic()
-        _, status = os.waitpid(_fork_pytest(selected, None), 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"the unit tests of {module} fail without a mutant: fix them first")
-        limits[module] = 30 + 5 * (time.monotonic() - started)
+    modules = [module for module in sorted({mutant.module for mutant in mutants}) if items[module]]
+    started: dict[int, tuple[str, float]] = {}
+    while modules or started:
+        while modules and len(started) < jobs:
+            module = modules.pop(0)
+            started[_fork(session, reloader, None, module, items[module])] = (module, time.monotonic())
+        pid, status = os.wait()
+        module, since = started.pop(pid)
+        if os.waitstatus_to_exitcode(status) != SURVIVED:
+            raise SystemExit(f"the unit tests of {module} fail with the module reloaded unmutated")
+        limits[module] = 30 + 5 * (time.monotonic() - since)
+        print(f"    {module}: {len(items[module])} tests, {time.monotonic() - since:.1f} s", flush=True)
 
     statuses: dict[str, str] = {}
-    retry: set[str] = set()
     queue = list(mutants)
     running: dict[int, tuple[Mutant, float]] = {}
     while queue or running:
         while queue and len(running) < jobs:
             mutant = queue.pop(0)
-            if not tests[mutant.module]:
+            if not items[mutant.module]:
                 statuses[mutant.name] = "no tests"
                 continue
-            # A mutant that renames a test parameter (an enum value in an id) makes its node ids
-            # unknown (pytest's usage error): it is run again with the whole test files.
-            selected = whole_files(tests[mutant.module]) if mutant.name in retry else tests[mutant.module]
-            running[_fork_pytest(selected, mutant)] = (mutant, time.monotonic())
+            child = _fork(session, reloader, mutant, mutant.module, items[mutant.module])
+            running[child] = (mutant, time.monotonic())
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == 0:
-            time.sleep(0.05)
+            time.sleep(0.01)
             for child, (mutant, started) in list(running.items()):
                 if time.monotonic() - started > limits[mutant.module]:
                     os.kill(child, signal.SIGKILL)
@@ -407,10 +477,6 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
         if pid in running:
             mutant, _ = running.pop(pid)
             code = os.waitstatus_to_exitcode(status)
-            if code == 4 and mutant.name not in retry:
-                retry.add(mutant.name)
-                queue.insert(0, mutant)
-                continue
             statuses[mutant.name] = STATUS_BY_EXIT.get(code, "killed" if code < 0 else "error")
             print(f"{len(statuses)}/{len(mutants)} {statuses[mutant.name]:<9} {mutant.name}", flush=True)
     return statuses

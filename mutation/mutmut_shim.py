@@ -8,9 +8,10 @@
 2. Speed. mutmut runs `pytest.main(<the mutant's tests>)` in a process forked per mutant, so each
    mutant pays for collecting its tests again (about a second for test_workflow_request.py's
    parametrized cases, more than running them). Here the fork server collects the unit tests once
-   and each forked mutant runs its already collected tests, stopping at the first failure, through
-   pytest's own hook (`pytest_runtest_protocol`, as pytest's run loop does). If that cannot be set
-   up (a pytest whose internals differ), mutmut's own way is used.
+   (mutation/collected.py) and each forked mutant runs its already collected tests, the mutated
+   module's own test files first and the tests that killed its earlier mutants before them,
+   stopping at the first failure. If that cannot be set up (a
+   pytest whose internals differ), mutmut's own way is used.
 
 Run as `python -m mutation.mutmut_shim <mutmut arguments>`, e.g. `run`, `results`, `show NAME`.
 """
@@ -29,6 +30,8 @@ import mutmut.workers.isolation as isolation
 from mutmut.runners.harness import PytestRunner
 from mutmut.utils.file_utils import change_cwd
 
+from mutation.collected import collect, killers_first, own_files_first, run_until_failure, warm_up_moto
+
 LAYER_PREFIX = "layers.dispatch."
 _get_mutant_name = format_utils.get_mutant_name
 
@@ -42,33 +45,21 @@ class PreCollectedPytestRunner(PytestRunner):
 
     _session: Any = None
     _items: dict[str, Any] = {}
+    _order: dict[str, int] = {}
 
     def warm_up(self) -> None:
         try:
-            from _pytest.config import _prepareconfig
-            from _pytest.main import Session
-
-            args = [
-                "--rootdir=.",
-                "--tb=native",
-                "-q",
-                "--capture=no",  # the forked children write to /dev/null anyway
-                "--maxfail=1",
-                "-p",
-                "no:randomly",
-                *self._pytest_add_cli_args_test_selection,
-                *self._pytest_add_cli_args,
-            ]
             with change_cwd("mutants"):
-                config = _prepareconfig(args)
-                config._do_configure()
-                session = Session.from_config(config)
-                config.hook.pytest_sessionstart(session=session)
-                config.hook.pytest_collection(session=session)
-            if session.testsfailed:
-                raise RuntimeError("collection errors")
-            self._session = session
-            self._items = {item.nodeid: item for item in session.items}
+                self._session = collect(
+                    [
+                        "--rootdir=.",
+                        *self._pytest_add_cli_args_test_selection,
+                        *self._pytest_add_cli_args,
+                    ]
+                )
+                warm_up_moto()
+            self._items = {item.nodeid: item for item in self._session.items}
+            self._order = {item.nodeid: index for index, item in enumerate(self._session.items)}
         except Exception as error:  # noqa: BLE001 - mutmut's own (slower) way still works
             print(f"pre-collection failed ({error!r}); running pytest per mutant", file=sys.__stderr__)
             self._session = None
@@ -82,22 +73,12 @@ class PreCollectedPytestRunner(PytestRunner):
         if unknown:  # a test id that differs between collections (e.g. a random parameter)
             print(f"{mutant_name}: tests not collected again: {unknown}", file=sys.__stderr__)
             return 33  # mutmut's "no tests": reported as not killed, never as a kill
-        session, selected = self._session, [self._items[test] for test in tests]
-        # The mutated module's own test files first (they kill most of its mutants, and -x stops
-        # at the first failure), each file in collection order so shared fixtures stay set up.
-        module = (mutant_name or "").partition("__mutmut_")[0].rpartition(".")[0].rpartition(".")[2]
-        own = (f"test_{module}.py", f"test_rules_{module}.py")
-        order = {item.nodeid: index for index, item in enumerate(session.items)}
-        selected.sort(
-            key=lambda item: (item.nodeid.split("::")[0].rpartition("/")[2] not in own, order[item.nodeid])
-        )
+        function = (mutant_name or "").partition("__mutmut_")[0]
+        module = function.rpartition(".")[0]
+        selected = own_files_first(module, [self._items[test] for test in tests], self._order)
+        selected = killers_first(module, function, selected)
         with change_cwd("mutants"):
-            for index, item in enumerate(selected):
-                nextitem = selected[index + 1] if index + 1 < len(selected) else None
-                item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-                if session.testsfailed:
-                    return 1
-        return 0
+            return 0 if run_until_failure(self._session, selected, module=module, key=function) else 1
 
 
 def install() -> None:
@@ -105,6 +86,18 @@ def install() -> None:
     for module in (format_utils, file_mutation, mutmut_main):
         module.get_mutant_name = get_mutant_name
     isolation.PytestRunner = PreCollectedPytestRunner
+    isolation.ForkServerRunner.run_clean_tests = run_clean_tests
+
+
+_run_clean_tests = isolation.ForkServerRunner.run_clean_tests
+
+
+def run_clean_tests(self: Any, tests: Iterable[str]) -> int:
+    """mutmut's check that the tests pass unmutated. In a full run (no test named: every test)
+    `python -m mutation` has just had mutmut collect its stats afresh, which ran every test and
+    stops mutmut if one fails: running them all again costs a minute for nothing."""
+    tests = list(tests)
+    return _run_clean_tests(self, tests) if tests else 0
 
 
 def main(argv: list[str]) -> int:

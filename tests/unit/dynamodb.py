@@ -3,6 +3,8 @@ conditional writes are tested as they are (each rule lives once, in dispatch.sto
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -21,19 +23,26 @@ REGION = "us-east-1"
 _TABLE_PROPERTIES = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
 
 
+@functools.cache
+def _table_definition() -> dict[str, Any]:
+    """The workflows table's keys and indexes in template.yaml (parsed once: parsing the template
+    costs more than most tests)."""
+    properties = load_template()["Resources"]["WorkflowsTable"]["Properties"]
+    return {name: properties[name] for name in _TABLE_PROPERTIES}
+
+
 @contextmanager
 def workflows_table() -> Iterator[DynamoDBTable]:
     """A moto DynamoDB with the workflows table of template.yaml (empty), as the functions see it."""
-    properties = load_template()["Resources"]["WorkflowsTable"]["Properties"]
     with pytest.MonkeyPatch.context() as patch:
         # The integration tests' local stack (same session) points every client at its moto server.
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         patch.setenv("AWS_DEFAULT_REGION", REGION)
-        with mock_aws():
+        # boto3's default session is kept (moto replaces it by default): a new one loads botocore's
+        # models again, most of the cost of a table (which each test module makes).
+        with mock_aws(config={"core": {"reset_boto3_session": False}}):
             client = boto3.client("dynamodb", region_name=REGION)
-            client.create_table(
-                TableName=TABLE_NAME, **{name: properties[name] for name in _TABLE_PROPERTIES}
-            )
+            client.create_table(TableName=TABLE_NAME, **copy.deepcopy(_table_definition()))
             yield DynamoDBTable(client, TABLE_NAME)
 
 

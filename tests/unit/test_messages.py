@@ -91,3 +91,54 @@ def test_an_index_item_pointing_at_a_step_of_another_message_finds_nothing(sent_
     # Then B is not found
     with pytest.raises(MessageNotFound):
         find_message(sent_workflow, other, account_id=ACCOUNT_ID)
+
+
+# -- found by mutation testing (`make mutation`, 2026-11-29) -------------------------------------
+
+
+class OneStepStore:
+    """A store whose index points `message_uuid` at step `index` of a one-step workflow, and
+    which records the lookups it was asked for."""
+
+    def __init__(self, index: int) -> None:
+        self.index, self.lookups = index, []
+
+    def find_step_by_message_uuid(self, message_uuid: str) -> tuple[str, int] | None:
+        self.lookups.append(message_uuid)
+        return DISPATCH_UUID, self.index
+
+    def get(self, dispatch_uuid: str) -> dict[str, Any]:
+        return {"account_id": ACCOUNT_ID, "steps": [{"message_uuid": STALE}]}
+
+
+STALE = "2d7c1a9e-5b4f-4e3a-9c8d-7f6e5d4c3b2a"
+
+
+@pytest.mark.parametrize("made_up", ["not-a-uuid", STALE.replace("-", "")])
+def test_a_message_id_that_is_not_a_uuid_is_not_found_without_reading_the_table(made_up) -> None:
+    store = OneStepStore(0)
+    with pytest.raises(MessageNotFound) as raised:
+        find_message(store, made_up, account_id=ACCOUNT_ID)  # type: ignore[arg-type]
+    assert store.lookups == []
+    assert raised.value.message_uuid == made_up
+
+
+def test_an_index_pointing_past_the_last_step_finds_nothing() -> None:
+    # Given an index item left pointing at step 1 of a workflow that has one step
+    with pytest.raises(MessageNotFound) as raised:
+        find_message(OneStepStore(1), STALE, account_id=ACCOUNT_ID)  # type: ignore[arg-type]
+    # Then the message is as missing as a made-up one, and the error names the id asked for
+    assert raised.value.message_uuid == STALE
+
+
+def test_each_refusal_names_the_message_id_asked_for(sent_workflow) -> None:
+    missing = "3e8d2b0f-6c5a-4f4b-8d9e-8a7f6e5d4c3b"
+    cases = [
+        (sent_workflow, missing, ACCOUNT_ID),  # no index item
+        (sent_workflow, MESSAGE_UUID, "another-account"),  # another account's
+        (OneStepStore(0), missing, ACCOUNT_ID),  # the step now holds another message
+    ]
+    for store, message_uuid, account_id in cases:
+        with pytest.raises(MessageNotFound) as raised:
+            find_message(store, message_uuid, account_id=account_id)
+        assert raised.value.message_uuid == message_uuid

@@ -71,3 +71,28 @@ def test_a_step_cancelled_before_it_was_sent_is_not_counted():
 
 def test_a_workflow_in_progress_counts_nothing():
     assert workflow_measurements(finished("in_progress", SENT)) == []
+
+
+# -- found by mutation testing (`make mutation`, 2026-11-29) -------------------------------------
+
+
+def test_the_time_to_the_condition_counts_from_the_send_start_when_the_acceptance_has_no_time():
+    item = finished(
+        "completed",
+        {
+            "send_state": "accepted",
+            "send_started_at": "2026-01-01T00:00:00.000Z",
+            "outcome": "condition_met",
+            "outcome_at": "2026-01-01T00:00:10.000Z",
+        },
+    )
+    assert Measurement(Metric.TIME_TO_CONDITION, value=10.0, seconds=True, channel="messenger") in (
+        workflow_measurements(item)
+    )
+
+
+def test_a_condition_met_the_moment_it_was_sent_took_zero_seconds():
+    item = finished("completed", {**SENT, "outcome": "condition_met", "outcome_at": SENT["sent_at"]})
+    assert Measurement(Metric.TIME_TO_CONDITION, value=0.0, seconds=True, channel="messenger") in (
+        workflow_measurements(item)
+    )

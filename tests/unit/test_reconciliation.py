@@ -149,3 +149,19 @@ def test_the_reason_never_carries_the_cause():
     )
 
     assert error_reason(failed) == "execution failed (States.TaskFailed)"
+
+
+# -- found by mutation testing (`make mutation`, 2026-11-29) -------------------------------------
+
+
+def test_an_aborted_execution_of_an_ended_workflow_does_not_report_it_again(workflows, table):
+    # Given a workflow with a callback URL that a cancel ended (the cancel stops the execution)
+    with_callback(table)
+    set_on_workflow(table, status="cancelled", finished_at="2025-01-02T03:10:00.000Z")
+    # When its execution is reported aborted; Then nothing is queued: the cancel reported it
+    assert reconcile(workflows, "ABORTED") == (Reconciled.ALREADY_ENDED, [])
+
+
+def test_a_failed_execution_of_an_ended_workflow_without_a_callback_url_queues_nothing(workflows, table):
+    set_on_workflow(table, status="error", finished_at="2025-01-02T03:10:00.000Z")
+    assert reconcile(workflows, "FAILED", "Step.Unreconciled") == (Reconciled.ALREADY_ENDED, [])

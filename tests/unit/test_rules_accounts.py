@@ -166,3 +166,54 @@ def test_basic_credentials_with_characters_outside_base64_are_refused(garbage) -
     encoded = base64.b64encode(b"key-1:secret").decode()
     assert credentials.parse_basic(f"Basic {encoded}") == ("key-1", "secret")
     assert credentials.parse_basic(f"Basic {encoded[:4]}{garbage}{encoded[4:]}") is None
+
+
+# -- found by the run of 2026-11-29 -----------------------------------------------------------------
+
+
+def test_an_account_callback_url_on_this_machine_is_refused_unless_the_operator_allows_it(accounts) -> None:
+    url = "http://127.0.0.1:8080/callbacks"
+    with pytest.raises(InvalidCallbackUrl):
+        create_account(accounts, account_id="acc-local", callback_url=url, now="2025-01-01T00:00:00.000Z")
+    create_account(
+        accounts,
+        account_id="acc-local",
+        callback_url=url,
+        allow_loopback_callback=True,
+        now="2025-01-01T00:00:00.000Z",
+    )
+    assert accounts.get_account("acc-local")["callback_url"] == url
+
+
+def test_a_stored_hash_of_a_single_round_still_verifies() -> None:
+    # Any number of rounds from 1 to ten million is honoured as stored (data, not a choice made here)
+    assert verify_secret("secret", hash_secret("secret", iterations=1)) is True
+
+
+def test_a_missing_authorization_header_has_no_scheme_and_no_credentials() -> None:
+    assert credentials.auth_scheme(None) == ("", "")
+
+
+def test_a_bearer_token_whose_jti_is_not_a_string_is_refused() -> None:
+    now = int(time.time())
+    claims = {"application_id": APPLICATION_ID, "iat": now, "exp": now + 60, "jti": 12345}
+    signed = jwt.encode(claims, KEY, algorithm="RS256")
+    assert verify_bearer_token(signed, {APPLICATION_ID: APPLICATION}.get) is None
+
+
+def test_a_bearer_token_issued_up_to_30_seconds_in_the_future_is_accepted(monkeypatch) -> None:
+    # Clocks differ: an `iat` exactly the leeway ahead is still accepted
+    now = int(time.time())
+    monkeypatch.setattr(time, "time", lambda: now)
+    signed = token(iat=now + 30, exp=now + 600)
+    assert verify_bearer_token(signed, {APPLICATION_ID: APPLICATION}.get) == APPLICATION
+
+
+def test_a_bearer_token_without_exp_lives_15_minutes_plus_the_30_second_leeway(monkeypatch) -> None:
+    # Given a token without `exp` issued 15 minutes and 30 seconds ago (its default expiry is
+    # iat + 15 minutes): exactly at the end of the leeway it is still accepted
+    now = int(time.time())
+    monkeypatch.setattr(time, "time", lambda: now)
+    claims = {"application_id": APPLICATION_ID, "iat": now - 930, "jti": str(uuid.uuid4())}
+    signed = jwt.encode(claims, KEY, algorithm="RS256")
+    assert verify_bearer_token(signed, {APPLICATION_ID: APPLICATION}.get) == APPLICATION

@@ -27,6 +27,7 @@ from dispatch.domain.errors import (
     MessageNotFound,
     NotAuthenticated,
 )
+from dispatch.domain.status_errors import error_code, error_reason, reported_error
 
 
 def refusal(url: str, **kwargs) -> str:
@@ -122,3 +123,30 @@ def test_errors_say_what_they_are_about() -> None:
     assert str(NotAuthenticated("expired_token")) == "expired_token"
     missing = MessageNotFound("aaaaaaaa-bbbb-cccc-dddd-0123456789ab")
     assert missing.message_uuid == str(missing) == "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
+
+
+# -- found by the run of 2026-11-29 -----------------------------------------------------------------
+
+
+def test_an_ipv6_literal_loses_everything_after_the_first_percent_sign_its_zone_id() -> None:
+    assert literal_address("[2606:4700::1%eth0%x]") == ipaddress.IPv6Address("2606:4700::1")
+
+
+@pytest.mark.parametrize(("code", "kept"), [(0, 0), (999_999_999, 999_999_999), (10**9, None), (-1, None)])
+def test_a_numeric_error_code_is_kept_from_0_to_nine_digits(code, kept) -> None:
+    assert error_code({"code": code}) == kept
+
+
+def test_an_error_type_whose_last_segment_is_not_all_digits_gives_no_code() -> None:
+    assert error_code({"type": "https://developer.vonage.com/api-errors/messages#1020X"}) is None
+
+
+def test_a_reason_of_exactly_200_characters_is_kept_whole() -> None:
+    reason = "r" * 200
+    assert error_reason({"title": reason}) == reason
+    assert error_reason({"title": reason + "r"}) == "r" * 199 + "…"
+
+
+def test_a_stored_error_without_a_reason_is_reported_as_not_delivered() -> None:
+    assert reported_error({}, None) == {"code": None, "reason": "The message was not delivered."}
+    assert reported_error({}, "rejected") == {"code": None, "reason": "The message was rejected."}

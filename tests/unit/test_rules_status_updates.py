@@ -15,6 +15,7 @@ from dynamodb import fail_over
 from fakes import DISPATCH_UUID, stored_canonical_workflow
 
 from dispatch.clock import iso
+from dispatch.domain.ports import StepDecided
 from dispatch.domain.status_updates import RecordResult, StatusWebhook, record_message_status
 from dispatch.domain.statuses import MessageStatus, rank
 from dispatch.storage.workflow_repository import WorkflowRepository, workflow_key
@@ -228,3 +229,12 @@ def test_only_currency_and_price_of_the_usage_are_kept_as_strings(workflows) -> 
 def test_the_status_webhook_answers_with_these_result_names() -> None:
     # The status webhook's 200 body carries them: {"result": "recorded" | "ignored" | "unknown_message"}
     assert [result.value for result in RecordResult] == ["recorded", "ignored", "unknown_message"]
+
+
+# -- found by mutation testing (`make mutation`, 2026-11-29) -------------------------------------
+
+
+def test_the_step_decided_carries_its_index_and_the_token_stored_for_that_step() -> None:
+    old = {"task_token_step": 1, "task_token": "token-1"}
+    assert StepDecided.from_old_values(1, old) == StepDecided(step_index=1, task_token="token-1")
+    assert StepDecided.from_old_values(0, old) == StepDecided(step_index=0, task_token=None)

@@ -8,13 +8,20 @@ Each was found by mutation testing (`make mutation`): changing the rule broke no
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
 from dispatch.domain.errors import InvalidWorkflowRequest, MalformedBody
-from dispatch.domain.workflow_request import WorkflowRequest, WorkflowStep, _reason, parse_workflow_request
+from dispatch.domain.workflow_request import (
+    WorkflowRequest,
+    WorkflowStep,
+    _reason,
+    json_depth,
+    parse_workflow_request,
+)
 
 SMS = {
     "from": {"type": "sms", "number": "447700900000"},
@@ -347,3 +354,46 @@ def test_within_a_step_parameters_are_listed_in_the_order_they_were_found() -> N
         "workflow[0].message.content.text",
         "workflow[0].failover",
     ]
+
+
+# -- found by the run of 2026-11-29 -----------------------------------------------------------------
+
+
+def nested(depth: int) -> dict:
+    """An object nested `depth` levels deep ({"a": {"a": ... {} }})."""
+    value: dict = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "depth"), [("text", 0), (7, 0), ({}, 1), ([[[]], 1], 3), ({"a": 1, "b": {"c": [2]}}, 3)]
+)
+def test_the_nesting_depth_of_json_counts_arrays_and_objects_and_not_scalars(value, depth) -> None:
+    assert json_depth(value) == depth
+
+
+def test_a_body_nested_exactly_64_levels_deep_is_accepted() -> None:
+    # The body object is level 1, so its extension adds 63 more
+    assert parse_workflow_request(json.dumps(body(extension=nested(63))))
+
+
+def test_a_body_of_exactly_256_kib_is_accepted() -> None:
+    raw = json.dumps(body(padding=""))
+    raw = json.dumps(body(padding="x" * (256 * 1024 - len(raw))))
+    assert len(raw.encode()) == 256 * 1024
+    assert parse_workflow_request(raw)
+
+
+def test_custom_content_of_exactly_64_kib_of_json_is_accepted() -> None:
+    sender, recipient = ENDPOINTS["whatsapp"]
+    custom = {"blob": ""}
+    custom["blob"] = "x" * (64 * 1024 - len(json.dumps(custom, separators=(",", ":"))))
+    step = {"from": sender, "to": recipient, "message": {"content": {"type": "custom", "custom": custom}}}
+    assert parse_workflow_request(body(step)).workflow[0].message.content.custom == custom
+
+
+def test_a_sender_loses_a_leading_plus_before_a_digit_whatever_follows() -> None:
+    request = body(SMS | {"from": {"type": "sms", "number": "+4U"}})
+    assert parse_workflow_request(request).workflow[0].from_.number == "4U"

@@ -9,6 +9,7 @@ Each was found by mutation testing (`make mutation`): changing the rule broke no
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,8 +25,9 @@ from fakes import (
 )
 
 from dispatch.api.views import workflow_summary, workflow_view
+from dispatch.clock import iso
 from dispatch.domain.accounts import create_account
-from dispatch.domain.errors import WorkflowBusy, WorkflowFinished
+from dispatch.domain.errors import WorkflowBusy, WorkflowFinished, WorkflowNotStarted
 from dispatch.domain.workflows import (
     MAX_PAGE_SIZE,
     cancel_workflow,
@@ -288,3 +290,40 @@ def test_a_sparse_listing_gives_up_after_five_queries_and_returns_a_short_page_w
     assert summaries == []
     assert len(index.limits) == 5
     assert cursor is not None
+
+
+# -- found by the run of 2026-11-29 -----------------------------------------------------------------
+
+
+def test_a_workflow_whose_execution_cannot_start_records_when_it_ended(workflows, accounts) -> None:
+    with pytest.raises(WorkflowNotStarted) as raised:
+        create_workflow(
+            canonical_request(),
+            account_id=ACCOUNT_ID,
+            status_webhook_url=None,
+            workflows=workflows,
+            executions=RecordingExecutions(refuse=True),
+            accounts=accounts,
+            retention=RETENTION,
+            now=lambda: CREATED_AT,
+        )
+    stored = workflows.get(raised.value.args[0])
+    assert (stored["status"], stored["finished_at"]) == ("error", iso(CREATED_AT))
+
+
+def test_a_cancel_records_when_the_workflow_was_cancelled(workflows) -> None:
+    workflows.create(canonical_item())
+    moment = CREATED_AT + timedelta(minutes=3)
+    item = workflows.get(DISPATCH_UUID)
+    executions = RecordingExecutions()
+    cancelled = cancel_workflow(item, workflows=workflows, executions=executions, now=lambda: moment)
+    assert cancelled["finished_at"] == iso(moment)
+    assert cancelled["steps"][0]["outcome_at"] == iso(moment)
+
+
+def test_a_filtered_listing_that_fills_its_page_with_the_last_workflows_has_no_next_page() -> None:
+    # Given an account with exactly a page of matching workflows
+    index = Index(index_items(5))
+    # When a page of 5 is listed; Then there is nothing to point a next link at
+    summaries, cursor = list_workflows(index, page_size=5, cursor=None, filtered=True)
+    assert (len(summaries), cursor) == (5, None)
