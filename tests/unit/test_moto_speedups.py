@@ -15,7 +15,11 @@ SCENARIO = Path(__file__).with_name("dynamodb_scenario.py")
 def answers(mode: str) -> list[str]:
     result = subprocess.run(
         [sys.executable, str(SCENARIO), mode],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # Not the integration tests' local stack (same session), which sets AWS_ENDPOINT_URL.
+        env={
+            **{name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")},
+            "PYTHONPATH": str(ROOT),
+        },
         capture_output=True,
         text=True,
         check=True,
