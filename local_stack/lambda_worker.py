@@ -206,7 +206,6 @@ def preload() -> None:
         "jwt",
         "pydantic",
         "aws_lambda_powertools",
-        "aws_lambda_powertools.event_handler",
         "aws_lambda_powertools.utilities.idempotency",
         "aws_lambda_powertools.utilities.parameters",
         "aws_lambda_powertools.utilities.batch",

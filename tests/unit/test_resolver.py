@@ -1,9 +1,13 @@
-"""The API functions' resolver (dispatch.api.resolver): trailing slashes, and what a problem may
-echo of the request."""
+"""The API functions' router (dispatch.api.resolver): routes, trailing slashes, the answer's shape,
+what a problem may echo of the request, and what the API edge does not import."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,3 +73,98 @@ def test_a_not_found_detail_echoes_at_most_64_characters_of_the_id(app):
     assert problem.status == 404
     assert "x" * MAX_ECHO_LENGTH in detail and "x" * (MAX_ECHO_LENGTH + 1) not in detail
     assert len(detail) < MAX_ECHO_LENGTH + 40
+
+
+# -- what Powertools' resolver did and this router keeps doing --------------------------------------
+
+
+def test_an_answer_has_the_fields_an_http_api_expects(app):
+    response = app.resolve(event("POST", "/v0.1/dispatch"), {})
+    assert response == {
+        "statusCode": 202,
+        "body": json.dumps({"route": "create"}),
+        "isBase64Encoded": False,
+        "headers": {"Content-Type": "application/json"},
+        "cookies": [],
+    }
+
+
+def test_extra_headers_are_answered_beside_the_content_type():
+    app = new_resolver(authenticated=False)
+    app.get("/cached")(lambda: json_response(200, {}, headers={"Cache-Control": "max-age=300"}))
+    headers = app.resolve(event("GET", "/cached"), {})["headers"]
+    assert headers == {"Cache-Control": "max-age=300", "Content-Type": "application/json"}
+
+
+def test_a_route_returning_a_dict_answers_200_json():
+    app = new_resolver(authenticated=False)
+    app.get("/plain")(lambda: {"ok": True})
+    response = app.resolve(event("GET", "/plain"), {})
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"ok": True})
+
+
+def test_a_known_path_with_another_method_is_no_route(app):
+    response = app.resolve(event("DELETE", "/v0.1/dispatch"), {})
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"])["detail"] == "No such route."
+
+
+def test_a_named_stage_is_not_part_of_the_routed_path(app):
+    request = event("GET", "/prod/v0.1/workflows/abc")
+    request["requestContext"]["stage"] = "prod"
+    assert json.loads(app.resolve(request, {})["body"]) == {"route": "get", "dispatch_uuid": "abc"}
+
+
+def test_a_dot_in_a_rule_is_a_dot(app):
+    assert app.resolve(event("POST", "/v0x1/dispatch"), {})["statusCode"] == 404
+
+
+def test_an_authenticated_router_refuses_before_routing():
+    app = new_resolver()
+    app.get("/mine")(lambda: {"ok": True})
+    for path in ("/mine", "/unknown"):
+        assert app.resolve(event("GET", path, account_id=None), {})["statusCode"] == 401
+
+
+def test_the_handler_sees_the_request_while_it_is_resolved_and_only_then():
+    app = new_resolver(authenticated=False)
+    seen = {}
+
+    @app.get("/echo")
+    def echo():
+        current = app.current_event
+        seen.update(key=current.headers.get("idempotency-key"), query=current.query_string_parameters)
+        return {}
+
+    request = event("GET", "/echo")
+    request["headers"] = {"Idempotency-Key": "k-1"}  # API Gateway lowercases names; tests may not
+    app.resolve(request, {})
+    assert seen == {"key": "k-1", "query": {}}
+    with pytest.raises(RuntimeError):
+        _ = app.current_event
+
+
+def test_an_error_in_a_route_leaves_no_request_behind():
+    app = new_resolver(authenticated=False)
+
+    @app.get("/fails")
+    def fails():
+        raise RuntimeError("boom")
+
+    assert app.resolve(event("GET", "/fails"), {})["statusCode"] == 500
+    with pytest.raises(RuntimeError):
+        _ = app.current_event
+
+
+def test_the_api_edge_imports_neither_powertools_event_handler_nor_callback_models():
+    # Cold starts (issue 10): Powertools' event_handler package imports every resolver it has
+    # (asyncio with them), and the callback models are only for the functions that publish.
+    code = (
+        "import sys, dispatch.api.resolver, dispatch.domain.ports, dispatch.domain.workflows; "
+        "print(sorted(m for m in sys.modules if m.startswith(('aws_lambda_powertools.event_handler', "
+        "'dispatch.integrations.callbacks'))))"
+    )
+    layer = Path(__file__).resolve().parents[2] / "layers" / "dispatch"
+    env = {**os.environ, "PYTHONPATH": str(layer)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

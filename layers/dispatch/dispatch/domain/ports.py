@@ -2,18 +2,20 @@
 
 Domain functions take their dependencies as arguments typed with these ports; the adapters
 (dispatch.storage, dispatch.integrations) and the tests' fakes conform to them, and mypy checks
-that they do wherever one is passed. Nothing here imports an adapter's module but the callback
-events' model: the arrows point from the adapters to the domain.
+that they do wherever one is passed. Nothing here imports an adapter's module (the callback
+events' model is named for type checkers only): the arrows point from the adapters to the domain.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dispatch.domain.statuses import StepOutcome, WorkflowStatus
-from dispatch.integrations.callbacks import CallbackEvent
+
+if TYPE_CHECKING:  # a function that publishes no callback does not import their models
+    from dispatch.integrations.callbacks import CallbackEvent
 
 
 class Clock(Protocol):

@@ -160,7 +160,14 @@ JsonInt = Annotated[int, Strict()]
 # --- models ----------------------------------------------------------------------------------------
 
 
-class Endpoint(BaseModel):
+class RequestModel(BaseModel):
+    """Built on first validation, not at import (`defer_build`): only a create validates a whole
+    request; a send validates one stored step, and the other importers validate nothing."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Endpoint(RequestModel):
     """`from` or `to`: the channel plus the address that channel uses (see ADDRESS_FIELDS_BY_CHANNEL)."""
 
     type: Channel
@@ -175,7 +182,7 @@ class Recipient(Endpoint):
     number: E164Number | None = None
 
 
-class Media(BaseModel):
+class Media(RequestModel):
     url: HttpUrl
 
 
@@ -185,16 +192,16 @@ class CaptionedMedia(Media):
     caption: Annotated[str, Field(min_length=1, max_length=3000)] | None = None
 
 
-class TemplateParameter(BaseModel):
+class TemplateParameter(RequestModel):
     default: Annotated[str, Field(max_length=MAX_TEMPLATE_PARAMETER_LENGTH)]
 
 
-class Template(BaseModel):
+class Template(RequestModel):
     name: Annotated[str, Field(min_length=1, max_length=MAX_TEMPLATE_NAME_LENGTH)]
     parameters: Annotated[list[TemplateParameter], Field(max_length=MAX_TEMPLATE_PARAMETERS)] = []
 
 
-class Content(BaseModel):
+class Content(RequestModel):
     """`message.content`: `type` names which of the other fields carries the message."""
 
     type: ContentType
@@ -218,30 +225,30 @@ class Content(BaseModel):
     ) = None
 
 
-class ViberServiceOptions(BaseModel):
+class ViberServiceOptions(RequestModel):
     category: Literal["transaction", "promotion"] | None = None
     ttl: Annotated[JsonInt, _between(30, 86400)] | None = None
 
 
-class MessengerOptions(BaseModel):
+class MessengerOptions(RequestModel):
     category: Literal["response", "update", "message_tag"] | None = None
     # Required with, and only with, category message_tag.
     tag: Annotated[str, Field(min_length=1, max_length=MAX_TAG_LENGTH)] | None = None
 
 
-class WhatsappOptions(BaseModel):
+class WhatsappOptions(RequestModel):
     policy: Literal["fallback", "deterministic"] | None = None
     locale: Annotated[str, Field(max_length=MAX_LOCALE_LENGTH), AfterValidator(_locale)] | None = None
 
 
-class Message(BaseModel):
+class Message(RequestModel):
     content: Content
     viber_service_msg: ViberServiceOptions | None = None
     messenger: MessengerOptions | None = None
     whatsapp: WhatsappOptions | None = None
 
 
-class Failover(BaseModel):
+class Failover(RequestModel):
     """When to move on: `condition_status` not reached within `expiry_time` seconds of the send."""
 
     expiry_time: JsonInt
@@ -255,7 +262,7 @@ class Failover(BaseModel):
         return _check_between(value, low, MAX_EXPIRY_TIME, " seconds")
 
 
-class WorkflowStep(BaseModel):
+class WorkflowStep(RequestModel):
     """One message of the workflow; every step but the last says when to fail over."""
 
     # Validation errors must never quote numbers, PSIDs or text (they reach logs and histories).
@@ -288,7 +295,7 @@ CallbackUrl = Annotated[
 ]
 
 
-class WorkflowRequest(BaseModel):
+class WorkflowRequest(RequestModel):
     """The create body. Unknown fields are ignored (forward compatibility)."""
 
     model_config = ConfigDict(hide_input_in_errors=True)
