@@ -40,8 +40,8 @@ mutation: $(STAMP)  ## mutation testing of the domain rules (not part of `test`;
 bench: $(STAMP)  ## what one workflow costs: state transitions, DynamoDB reads/writes, Lambda calls
 	$(BIN)/python -m benchmarks.workflow_cost
 
-bench-cold: $(STAMP)  ## cold-start imports of every function vs a bare boto3 client (needs python3.13; pip uses PyPI)
-	$(BIN)/python -m benchmarks.cold_start
+bench-cold: $(STAMP)  ## cold-start imports of every function vs a bare boto3 client (python3.13; pip uses PyPI; ARGS=--instructions needs valgrind)
+	$(BIN)/python -m benchmarks.cold_start $(ARGS)
 
 capacity: $(STAMP)  ## workflows/s each AWS quota allows and cost per million workflows (ARGS=--measure, --callbacks)
 	$(BIN)/python -m benchmarks.capacity $(ARGS)

@@ -16,6 +16,11 @@ no writable bytecode cache (PYTHONDONTWRITEBYTECODE: /opt and /var/task are read
 interleaved (baseline, every function, again) so that load on the machine hits them alike; the
 figures are medians. Ratios use CPU time (user + sys of the import): on a shared machine wall
 time mostly measures waiting for a core. Wall-time ratios are printed beside them.
+
+`--instructions` also counts the instructions each import executes (valgrind's callgrind, once
+per function, about half a minute each; the interpreter's own start-up subtracted). Unlike time,
+that count does not move with load on the machine, so it shows what a change saves even on a busy
+machine; it is not the target's measure (an instruction that waits on memory costs more time).
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ import argparse
 import hashlib
 import os
 import platform
+import re
 import shlex
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +81,7 @@ class Subject:
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
     rss: float = 0.0  # MB, the most the process held once imported
+    instructions: int = 0  # executed by the import (--instructions), start-up excluded
 
     @property
     def cpu(self) -> float:
@@ -221,6 +229,25 @@ def measure(python: str, subject: Subject) -> None:
     subject.rss = max(subject.rss, rss)
 
 
+def executed_instructions(python: str, subject: Subject, code: str | None = None) -> int:
+    """Instructions one run of `code` (the subject's import by default) executes, start-up included,
+    counted by valgrind's callgrind."""
+    with tempfile.TemporaryDirectory() as scratch:
+        result = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={scratch}/callgrind.out"]
+            + [python, "-c", subject.code if code is None else code],
+            env=subject.env,
+            cwd=subject.cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    counted = re.search(r"Collected : (\d+)", result.stderr)
+    if result.returncode != 0 or not counted:
+        raise SystemExit(f"{subject.name}: callgrind failed\n{result.stderr[-2000:]}")
+    return int(counted.group(1))
+
+
 def import_profile(python: str, subject: Subject) -> dict[str, int]:
     """Top-level package (or module) -> microseconds its own modules took to import (their
     bodies, not what they import), from one run with -X importtime."""
@@ -252,7 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-bytecode", action="store_true", help="also measure a build without .pyc")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the layer even if unchanged")
     parser.add_argument("--only", nargs="*", default=None, help="logical ids of the functions to measure")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each import's instructions with valgrind (load-independent; ~30 s a function)",
+    )
     args = parser.parse_args(argv)
+    if args.instructions and not shutil.which("valgrind"):
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
 
     python = python313(args.python)
     source = args.source.resolve()
@@ -303,20 +337,30 @@ def main(argv: list[str] | None = None) -> int:
             measure(python, subject)
 
     baseline = subjects[0]
+    if args.instructions:
+        start_up = executed_instructions(python, baseline, "pass")
+        for subject in subjects:
+            print(f"counting instructions: {subject.name} ...", file=sys.stderr)
+            subject.instructions = executed_instructions(python, subject) - start_up
     print()
     print(f"Cold-start import, median of {args.runs} fresh python3.13 processes ({platform.machine()}),")
     print("ratio = median CPU time / the bare boto3 baseline's, same run:")
     print()
-    print("| function | CPU ms | ratio | target | wall ms | wall ratio | max RSS MB |")
-    print("|---|---:|---:|---|---:|---:|---:|")
+    counted = " instructions (M) | instructions ratio |" if args.instructions else ""
+    print(f"| function | CPU ms | ratio | target | wall ms | wall ratio | max RSS MB |{counted}")
+    print("|---|---:|---:|---|---:|---:|---:|" + ("---:|---:|" if args.instructions else ""))
     for subject in subjects:
         ratio, wall_ratio = subject.cpu / baseline.cpu, subject.wall / baseline.wall
         target = ""
         if subject.target:
             target = f"≤ {subject.target} {'ok' if ratio <= subject.target else 'MISSED'}"
+        instructions = ""
+        if args.instructions:
+            share = subject.instructions / baseline.instructions
+            instructions = f" {subject.instructions / 1e6:.0f} | {share:.2f} |"
         print(
             f"| {subject.name.replace(' (precompiled)', '')} | {subject.cpu:.0f} | {ratio:.2f} | {target} "
-            f"| {subject.wall:.0f} | {wall_ratio:.2f} | {subject.rss:.0f} |"
+            f"| {subject.wall:.0f} | {wall_ratio:.2f} | {subject.rss:.0f} |{instructions}"
         )
     worst = max((subject for subject in subjects if subject.target), key=lambda subject: subject.cpu)
     baseline_packages = import_profile(python, baseline)
