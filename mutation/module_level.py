@@ -8,7 +8,8 @@ mutant is tested by importing the mutated module afresh in a forked process and 
 tests that run code of the module (as mutmut recorded them).
 
 Run by `python -m mutation` after mutmut (it reads mutmut's record of which tests ran what);
-writes mutants/module-level.json.
+writes mutants/module-level.json. The mutants listed in mutation/equivalents.toml are not run
+(`--all` runs them).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from mutmut.mutation.mutators import mutation_operators, operator_assignment, op
 from mutmut.utils.format_utils import get_module_from_key
 
 from mutation.collected import collect, killers_first, own_files_first, run_until_failure, warm_up_moto
+from mutation.equivalents import SKIPPED, change, equivalents
 from mutation.targets import ROOT, TARGETS, module_of
 
 RESULTS = ROOT / "mutants" / "module-level.json"
@@ -475,10 +477,13 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
                     statuses[mutant.name] = "timeout"
             continue
         if pid in running:
-            mutant, _ = running.pop(pid)
+            mutant, since = running.pop(pid)
             code = os.waitstatus_to_exitcode(status)
             statuses[mutant.name] = STATUS_BY_EXIT.get(code, "killed" if code < 0 else "error")
-            print(f"{len(statuses)}/{len(mutants)} {statuses[mutant.name]:<9} {mutant.name}", flush=True)
+            took = f"{time.monotonic() - since:5.1f} s"
+            print(
+                f"{len(statuses)}/{len(mutants)} {statuses[mutant.name]:<9} {took} {mutant.name}", flush=True
+            )
     return statuses
 
 
@@ -486,6 +491,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--recheck", action="store_true", help="only the mutants the last run did not kill")
+    parser.add_argument("--all", action="store_true", help="run the mutants listed as equivalent too")
     args = parser.parse_args(argv)
     mutants = [mutant for path in TARGETS for mutant in mutants_of(path)]
     statuses: dict[str, str] = {}
@@ -495,8 +501,20 @@ def main(argv: list[str] | None = None) -> None:
             for m in json.loads(RESULTS.read_text())
         }
         statuses = {mutant.name: "killed" for mutant in mutants if before.get(mutant.change) in DETECTED}
+    if not args.all:
+        # An equivalent mutant survives after running every test of its module: not run.
+        known = equivalents()
+        statuses |= {
+            mutant.name: SKIPPED
+            for mutant in mutants
+            if mutant.name not in statuses and change(*mutant.change) in known
+        }
     todo = [mutant for mutant in mutants if mutant.name not in statuses]
-    print(f"    {len(mutants)} module-level mutants, {len(todo)} to test", flush=True)
+    skipped = sum(status == SKIPPED for status in statuses.values())
+    print(
+        f"    {len(mutants)} module-level mutants, {skipped} equivalent (not run), {len(todo)} to test",
+        flush=True,
+    )
     statuses.update(run(todo, tests_by_module(), jobs=args.jobs))
     RESULTS.write_text(
         json.dumps(
