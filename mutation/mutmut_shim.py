@@ -18,6 +18,12 @@
    the report counts as equivalent. `--all` runs them too. Mutants of functions called only during
    the import are skipped likewise: mutmut cannot switch them (mutation/module_level.py does).
 
+4. Timeouts. A mutant that loops for ever is stopped once it has used 3 times its tests'
+   estimated time, plus 3 s, of CPU (`timeout_multiplier` in [tool.mutmut]: mutmut's CPU bound is
+   2 x multiplier x (estimate + 1 s); with its default of 15 one such mutant held a test process
+   for over 3 minutes). mutmut's wall-time bound, half the CPU one, is made 4 times looser here,
+   so that a busy machine cannot turn a slow survivor into a "timeout" (a kill).
+
 Run as `python -m mutation.mutmut_shim [--all] <mutmut arguments>`, e.g. `run`, `results`,
 `show NAME`.
 """
@@ -45,6 +51,7 @@ from mutation.targets import ROOT, TARGETS, module_of
 
 LAYER_PREFIX = "layers.dispatch."
 SKIPPED_EXIT_CODE = 34  # mutmut's "skipped"
+WALL_TIMEOUT_FACTOR = 4  # the wall-time bound, as a multiple of mutmut's (see 4. above)
 _get_mutant_name = format_utils.get_mutant_name
 
 
@@ -149,12 +156,20 @@ def submit(self: Any, mutant_name: str, tests: list[str], cpu_time_limit: int, e
     _submit(self, mutant_name, tests, cpu_time_limit, estimated_time)
 
 
+_register_timeout = isolation.register_timeout
+
+
+def register_timeout(pid: int, timeout_s: float) -> None:
+    _register_timeout(pid, timeout_s * WALL_TIMEOUT_FACTOR)
+
+
 def install(*, run_all: bool = False) -> None:
     # Every module that imported the function by name.
     for module in (format_utils, file_mutation, mutmut_main):
         module.get_mutant_name = get_mutant_name
     isolation.PytestRunner = PreCollectedPytestRunner
     isolation.ForkServerRunner.run_clean_tests = run_clean_tests
+    isolation.register_timeout = register_timeout
     if not run_all:
         isolation.ForkServerRunner.submit = submit
 
