@@ -36,7 +36,7 @@ from mutmut.utils.format_utils import get_module_from_key
 
 from mutation.collected import collect, killers_first, own_files_first, run_until_failure, warm_up_moto
 from mutation.equivalents import SKIPPED, change, equivalents
-from mutation.targets import ROOT, TARGETS, module_of
+from mutation.targets import LAYER, ROOT, TARGETS, module_of
 
 RESULTS = ROOT / "mutants" / "module-level.json"
 STATS = ROOT / "mutants" / "mutmut-stats.json"
@@ -229,9 +229,12 @@ def _changed_lines(before: list[str], after: list[str]) -> tuple[tuple[str, ...]
 # -- which tests -------------------------------------------------------------------------------
 
 
-def tests_by_module() -> dict[str, list[str]]:
+def tests_by_module(read: dict[str, set[str]] | None = None) -> dict[str, list[str]]:
     """The unit tests that ran code of each target module (or of a target importing it), as
-    recorded by mutmut."""
+    recorded by mutmut, and whole every test file that imports the module, or imports another
+    module of the project that imports from it one of the names in `read` (the tables and models
+    whose mutants are tested: the page sizes of dispatch.domain.workflows are the API's query
+    rules, which tests/unit/test_queries.py tests through dispatch.api.queries)."""
     stats = json.loads(STATS.read_text())
     tests: dict[str, set[str]] = {module_of(path): set() for path in TARGETS}
     for key, names in stats["tests_by_mangled_function_name"].items():
@@ -246,12 +249,14 @@ def tests_by_module() -> dict[str, list[str]]:
     # Tests that only call functions mutmut made no mutant of (so no trampoline recorded them),
     # like rank(), still read the tables: every unit test file importing the module runs whole.
     importing: dict[str, list[str]] = {module: [] for module in tests}
+    read_through = {module: [module, *_users(module, (read or {}).get(module, set()))] for module in tests}
     for test_file in sorted((ROOT / "tests" / "unit").glob("test_*.py")):
         text, relative = test_file.read_text(), str(test_file.relative_to(ROOT))
         if f"--ignore={relative}" in _selection_args():
             continue
         for module in importing:
-            if f"from {module} import" in text or f"import {module}\n" in text:
+            names = read_through[module]
+            if any(f"from {name} import" in text or f"import {name}\n" in text for name in names):
                 importing[module].append(relative)
 
     def selection(module: str) -> set[str]:
@@ -260,6 +265,28 @@ def tests_by_module() -> dict[str, list[str]]:
         return whole | {test for test in ids if test.split("::")[0] not in whole}
 
     return {module: sorted(selection(module)) for module in tests}
+
+
+def _users(module: str, names: set[str]) -> list[str]:
+    """The modules of the layer, the local stack and the admin CLI that are not mutated and import
+    one of `names` from `module` (functions/ are left out: the unit tests load them by path)."""
+    targets = {path.resolve() for path in TARGETS}
+    paths = [*sorted(LAYER.rglob("*.py")), *sorted((ROOT / "local_stack").rglob("*.py"))]
+    paths += sorted((ROOT / "admin").rglob("*.py"))
+    users = []
+    for path in paths:
+        if path.resolve() in targets or not names:
+            continue
+        imported = {
+            alias.name
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.module == module
+            for alias in node.names
+        }
+        if imported & names:
+            base = LAYER if path.is_relative_to(LAYER) else ROOT
+            users.append(".".join(path.relative_to(base).with_suffix("").parts))
+    return users
 
 
 def _selection_args() -> list[str]:
@@ -515,7 +542,11 @@ def main(argv: list[str] | None = None) -> None:
         f"    {len(mutants)} module-level mutants, {skipped} equivalent (not run), {len(todo)} to test",
         flush=True,
     )
-    statuses.update(run(todo, tests_by_module(), jobs=args.jobs))
+    # The names each module's mutants change (`Content.text` changes Content), read elsewhere too.
+    read: dict[str, set[str]] = {}
+    for mutant in todo:
+        read.setdefault(mutant.module, set()).update(name.split(".")[0] for name in mutant.scope.split(", "))
+    statuses.update(run(todo, tests_by_module(read), jobs=args.jobs))
     RESULTS.write_text(
         json.dumps(
             [
