@@ -8,6 +8,9 @@
    killed / (mutants - equivalent), where the equivalent mutants are those listed, each with its
    reason, in mutation/equivalents.toml; then every survivor. Exit status 1 below the target.
 
+Both passes skip the mutants listed as equivalent (each would run every test of its selection
+and survive); `--all` runs them too, to check that none is killed now.
+
 Not part of `make test`: it runs the unit tests a few thousand times.
 """
 
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import time
 
+from mutation.equivalents import SKIPPED
 from mutation.targets import ROOT
 
 DETECTED = {"killed", "timeout", "segfault", "caught by type check"}  # as in report.py
@@ -45,14 +49,21 @@ def main() -> int:
         help="after adding tests: test again only the mutants the last run did not kill (the domain "
         "code must be unchanged since that run)",
     )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="run the mutants listed as equivalent in mutation/equivalents.toml too (slower)",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     jobs = str(args.jobs)
+    every = ["--all"] if args.all else []
     survivors: list[str] = []
     if args.recheck:
         from mutation.report import mutmut_results
 
-        survivors = [r.name for r in mutmut_results() if r.status not in DETECTED]
+        undetected = DETECTED if args.all else DETECTED | {SKIPPED}
+        survivors = [r.name for r in mutmut_results() if r.status not in undetected]
         print(f"rechecking {len(survivors)} mutmut mutants and the module-level survivors", flush=True)
     else:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
@@ -60,12 +71,12 @@ def main() -> int:
     if survivors or not args.recheck:
         _run(
             "mutmut: function bodies",
-            ["mutation.mutmut_shim", "run", "--max-children", jobs, *survivors],
+            ["mutation.mutmut_shim", *every, "run", "--max-children", jobs, *survivors],
             "mutmut.log",
         )
     _run(
         "module-level tables, fields and validators",
-        ["mutation.module_level", "--jobs", jobs, *(["--recheck"] if args.recheck else [])],
+        ["mutation.module_level", "--jobs", jobs, *every, *(["--recheck"] if args.recheck else [])],
         "module-level.log",
     )
     print()

@@ -8,7 +8,8 @@ mutant is tested by importing the mutated module afresh in a forked process and 
 tests that run code of the module (as mutmut recorded them).
 
 Run by `python -m mutation` after mutmut (it reads mutmut's record of which tests ran what);
-writes mutants/module-level.json.
+writes mutants/module-level.json. The mutants listed in mutation/equivalents.toml are not run
+(`--all` runs them).
 """
 
 from __future__ import annotations
@@ -25,16 +26,25 @@ import sys
 import time
 import tomllib
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, WhitespaceInclusivePositionProvider
 from mutmut.mutation.mutators import mutation_operators, operator_assignment, operator_string
 from mutmut.utils.format_utils import get_module_from_key
 
-from mutation.collected import collect, killers_first, own_files_first, run_until_failure, warm_up_moto
-from mutation.targets import ROOT, TARGETS, module_of
+from mutation.collected import (
+    KILLERS,
+    collect,
+    killers_first,
+    own_files_first,
+    run_until_failure,
+    warm_up_moto,
+)
+from mutation.equivalents import SKIPPED, change, equivalents
+from mutation.targets import LAYER, ROOT, TARGETS, module_of
 
 RESULTS = ROOT / "mutants" / "module-level.json"
 STATS = ROOT / "mutants" / "mutmut-stats.json"
@@ -172,7 +182,9 @@ def _nodes(subtree: cst.CSTNode, *, annotations: bool) -> Iterator[cst.CSTNode]:
 def mutants_of(path: Path) -> list[Mutant]:
     module_name = module_of(path)
     source = path.read_text()
-    module = cst.parse_module(source)
+    wrapper = MetadataWrapper(cst.parse_module(source))
+    module = wrapper.module
+    splice = _Splicer(source, module, wrapper.resolve(WhitespaceInclusivePositionProvider))
     lines = source.splitlines()
     seen: set[str] = set()
     mutants: list[Mutant] = []
@@ -192,9 +204,7 @@ def mutants_of(path: Path) -> list[Mutant]:
                     # case twins would be refused or accepted alike. Regexes keep all three.
                     variants = variants[:1]
                 for mutated_node in variants:
-                    mutated = module.deep_replace(node, mutated_node)
-                    assert isinstance(mutated, cst.Module)
-                    code = mutated.code
+                    code = splice(node, mutated_node)
                     if code in seen or code == source:
                         continue
                     try:
@@ -205,6 +215,29 @@ def mutants_of(path: Path) -> list[Mutant]:
                     removed, added, line = _changed_lines(lines, code.splitlines())
                     mutants.append(Mutant(module_name, scope, line, removed, added, code, len(mutants) + 1))
     return mutants
+
+
+class _Splicer:
+    """The module's source with one node's text replaced by the mutated node's: what
+    `module.deep_replace(node, mutated).code` gives, without rebuilding and printing the whole
+    tree for each mutant (that took over half a minute for the 408 mutants)."""
+
+    def __init__(self, source: str, module: cst.Module, positions: Mapping[cst.CSTNode, CodeRange]) -> None:
+        self.source, self.module, self.positions = source, module, positions
+        starts = [0]
+        for line in source.splitlines(keepends=True):
+            starts.append(starts[-1] + len(line))
+        self.line_starts = starts
+
+    def __call__(self, node: cst.CSTNode, mutated: cst.CSTNode) -> str:
+        where = self.positions[node]
+        start = self.line_starts[where.start.line - 1] + where.start.column
+        end = self.line_starts[where.end.line - 1] + where.end.column
+        if self.source[start:end] != self.module.code_for_node(node):  # a node that owns no span of its own
+            replaced = self.module.deep_replace(node, mutated)
+            assert isinstance(replaced, cst.Module)
+            return replaced.code
+        return self.source[:start] + self.module.code_for_node(mutated) + self.source[end:]
 
 
 def _is_raw(node: cst.CSTNode) -> bool:
@@ -227,9 +260,12 @@ def _changed_lines(before: list[str], after: list[str]) -> tuple[tuple[str, ...]
 # -- which tests -------------------------------------------------------------------------------
 
 
-def tests_by_module() -> dict[str, list[str]]:
+def tests_by_module(read: dict[str, set[str]] | None = None) -> dict[str, list[str]]:
     """The unit tests that ran code of each target module (or of a target importing it), as
-    recorded by mutmut."""
+    recorded by mutmut, and whole every test file that imports the module, or imports another
+    module of the project that imports from it one of the names in `read` (the tables and models
+    whose mutants are tested: the page sizes of dispatch.domain.workflows are the API's query
+    rules, which tests/unit/test_queries.py tests through dispatch.api.queries)."""
     stats = json.loads(STATS.read_text())
     tests: dict[str, set[str]] = {module_of(path): set() for path in TARGETS}
     for key, names in stats["tests_by_mangled_function_name"].items():
@@ -244,12 +280,14 @@ def tests_by_module() -> dict[str, list[str]]:
     # Tests that only call functions mutmut made no mutant of (so no trampoline recorded them),
     # like rank(), still read the tables: every unit test file importing the module runs whole.
     importing: dict[str, list[str]] = {module: [] for module in tests}
+    read_through = {module: [module, *_users(module, (read or {}).get(module, set()))] for module in tests}
     for test_file in sorted((ROOT / "tests" / "unit").glob("test_*.py")):
         text, relative = test_file.read_text(), str(test_file.relative_to(ROOT))
         if f"--ignore={relative}" in _selection_args():
             continue
         for module in importing:
-            if f"from {module} import" in text or f"import {module}\n" in text:
+            names = read_through[module]
+            if any(f"from {name} import" in text or f"import {name}\n" in text for name in names):
                 importing[module].append(relative)
 
     def selection(module: str) -> set[str]:
@@ -258,6 +296,28 @@ def tests_by_module() -> dict[str, list[str]]:
         return whole | {test for test in ids if test.split("::")[0] not in whole}
 
     return {module: sorted(selection(module)) for module in tests}
+
+
+def _users(module: str, names: set[str]) -> list[str]:
+    """The modules of the layer, the local stack and the admin CLI that are not mutated and import
+    one of `names` from `module` (functions/ are left out: the unit tests load them by path)."""
+    targets = {path.resolve() for path in TARGETS}
+    paths = [*sorted(LAYER.rglob("*.py")), *sorted((ROOT / "local_stack").rglob("*.py"))]
+    paths += sorted((ROOT / "admin").rglob("*.py"))
+    users = []
+    for path in paths:
+        if path.resolve() in targets or not names:
+            continue
+        imported = {
+            alias.name
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.module == module
+            for alias in node.names
+        }
+        if imported & names:
+            base = LAYER if path.is_relative_to(LAYER) else ROOT
+            users.append(".".join(path.relative_to(base).with_suffix("").parts))
+    return users
 
 
 def _selection_args() -> list[str]:
@@ -437,21 +497,13 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
     warm_up_moto()
     reloader = Reloader()
 
-    # Each module unmutated first, installed the same way: every selection must pass (else the
-    # reloading itself would kill mutants), and its time bounds the mutants'.
+    # A mutant's tests may take 5 times what they took in mutmut's run of every test, plus 30 s.
+    durations = json.loads(STATS.read_text())["duration_by_test"]
     limits: dict[str, float] = {}
-    modules = [module for module in sorted({mutant.module for mutant in mutants}) if items[module]]
-    started: dict[int, tuple[str, float]] = {}
-    while modules or started:
-        while modules and len(started) < jobs:
-            module = modules.pop(0)
-            started[_fork(session, reloader, None, module, items[module])] = (module, time.monotonic())
-        pid, status = os.wait()
-        module, since = started.pop(pid)
-        if os.waitstatus_to_exitcode(status) != SURVIVED:
-            raise SystemExit(f"the unit tests of {module} fail with the module reloaded unmutated")
-        limits[module] = 30 + 5 * (time.monotonic() - since)
-        print(f"    {module}: {len(items[module])} tests, {time.monotonic() - since:.1f} s", flush=True)
+    for module in sorted({mutant.module for mutant in mutants}):
+        estimate = sum(durations.get(item.nodeid, 0.1) for item in items[module])
+        limits[module] = 30 + 5 * estimate
+        print(f"    {module}: {len(items[module])} tests, {estimate:.1f} s", flush=True)
 
     statuses: dict[str, str] = {}
     queue = list(mutants)
@@ -475,17 +527,52 @@ def run(mutants: list[Mutant], tests: dict[str, list[str]], *, jobs: int) -> dic
                     statuses[mutant.name] = "timeout"
             continue
         if pid in running:
-            mutant, _ = running.pop(pid)
+            mutant, since = running.pop(pid)
             code = os.waitstatus_to_exitcode(status)
             statuses[mutant.name] = STATUS_BY_EXIT.get(code, "killed" if code < 0 else "error")
-            print(f"{len(statuses)}/{len(mutants)} {statuses[mutant.name]:<9} {mutant.name}", flush=True)
+            took = f"{time.monotonic() - since:5.1f} s"
+            print(
+                f"{len(statuses)}/{len(mutants)} {statuses[mutant.name]:<9} {took} {mutant.name}", flush=True
+            )
+    _check_killers(session, reloader, items, jobs=jobs)
     return statuses
+
+
+def _check_killers(session, reloader: Reloader, items: dict[str, list], *, jobs: int) -> None:
+    """The tests that killed mutants of a module must pass with the module reloaded unmutated,
+    installed as the mutants were; else the reloading itself may have killed them. (Checking
+    only these, once each, costs a fraction of running every module's tests unmutated first.)"""
+    killed_by: dict[str, set[str]] = {}
+    for path in KILLERS.glob("*") if KILLERS.exists() else []:
+        for line in path.read_text().splitlines():
+            key, _, nodeid = line.partition("\t")
+            if ":" in key:  # module:scope, this pass's (mutmut's keys are function names)
+                killed_by.setdefault(key.partition(":")[0], set()).add(nodeid)
+    modules = [module for module in sorted(killed_by) if module in items]
+    order = {item.nodeid: index for index, item in enumerate(session.items)}
+    started: dict[int, tuple[str, float]] = {}
+    while modules or started:
+        while modules and len(started) < jobs:
+            module = modules.pop(0)
+            killers = [item for item in items[module] if item.nodeid in killed_by[module]]
+            killers.sort(key=lambda item: order[item.nodeid])  # in file order: fixtures set up once
+            started[_fork(session, reloader, None, module, killers)] = (module, time.monotonic())
+        pid, status = os.wait()
+        module, since = started.pop(pid)
+        if os.waitstatus_to_exitcode(status) != SURVIVED:
+            raise SystemExit(
+                f"the tests that killed mutants of {module} fail with the module reloaded unmutated: "
+                "the reloading, not the mutants, may have killed them"
+            )
+        count = len(killed_by[module])
+        print(f"    checked: the {count} tests that killed mutants of {module} pass unmutated", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--recheck", action="store_true", help="only the mutants the last run did not kill")
+    parser.add_argument("--all", action="store_true", help="run the mutants listed as equivalent too")
     args = parser.parse_args(argv)
     mutants = [mutant for path in TARGETS for mutant in mutants_of(path)]
     statuses: dict[str, str] = {}
@@ -495,9 +582,25 @@ def main(argv: list[str] | None = None) -> None:
             for m in json.loads(RESULTS.read_text())
         }
         statuses = {mutant.name: "killed" for mutant in mutants if before.get(mutant.change) in DETECTED}
+    if not args.all:
+        # An equivalent mutant survives after running every test of its module: not run.
+        known = equivalents()
+        statuses |= {
+            mutant.name: SKIPPED
+            for mutant in mutants
+            if mutant.name not in statuses and change(*mutant.change) in known
+        }
     todo = [mutant for mutant in mutants if mutant.name not in statuses]
-    print(f"    {len(mutants)} module-level mutants, {len(todo)} to test", flush=True)
-    statuses.update(run(todo, tests_by_module(), jobs=args.jobs))
+    skipped = sum(status == SKIPPED for status in statuses.values())
+    print(
+        f"    {len(mutants)} module-level mutants, {skipped} equivalent (not run), {len(todo)} to test",
+        flush=True,
+    )
+    # The names each module's mutants change (`Content.text` changes Content), read elsewhere too.
+    read: dict[str, set[str]] = {}
+    for mutant in todo:
+        read.setdefault(mutant.module, set()).update(name.split(".")[0] for name in mutant.scope.split(", "))
+    statuses.update(run(todo, tests_by_module(read), jobs=args.jobs))
     RESULTS.write_text(
         json.dumps(
             [

@@ -13,11 +13,24 @@
    stopping at the first failure. If that cannot be set up (a
    pytest whose internals differ), mutmut's own way is used.
 
-Run as `python -m mutation.mutmut_shim <mutmut arguments>`, e.g. `run`, `results`, `show NAME`.
+3. Skips. The mutants listed in mutation/equivalents.toml are not run (an equivalent mutant
+   survives, after running every test of its function): mutmut records them as "skipped", which
+   the report counts as equivalent. `--all` runs them too. Mutants of functions called only during
+   the import are skipped likewise: mutmut cannot switch them (mutation/module_level.py does).
+
+4. Timeouts. A mutant that loops for ever is stopped once it has used 3 times its tests'
+   estimated time, plus 3 s, of CPU (`timeout_multiplier` in [tool.mutmut]: mutmut's CPU bound is
+   2 x multiplier x (estimate + 1 s); with its default of 15 one such mutant held a test process
+   for over 3 minutes). mutmut's wall-time bound, half the CPU one, is made 4 times looser here,
+   so that a busy machine cannot turn a slow survivor into a "timeout" (a kill).
+
+Run as `python -m mutation.mutmut_shim [--all] <mutmut arguments>`, e.g. `run`, `results`,
+`show NAME`.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,12 +40,18 @@ import mutmut.__main__ as mutmut_main
 import mutmut.mutation.file_mutation as file_mutation
 import mutmut.utils.format_utils as format_utils
 import mutmut.workers.isolation as isolation
+from mutmut.mutation.diff_apply import get_diff_for_mutant
 from mutmut.runners.harness import PytestRunner
 from mutmut.utils.file_utils import change_cwd
+from mutmut.utils.format_utils import orig_function_and_class_names_from_key
 
 from mutation.collected import collect, killers_first, own_files_first, run_until_failure, warm_up_moto
+from mutation.equivalents import change, equivalents
+from mutation.targets import ROOT, TARGETS, module_of
 
 LAYER_PREFIX = "layers.dispatch."
+SKIPPED_EXIT_CODE = 34  # mutmut's "skipped"
+WALL_TIMEOUT_FACTOR = 4  # the wall-time bound, as a multiple of mutmut's (see 4. above)
 _get_mutant_name = format_utils.get_mutant_name
 
 
@@ -81,12 +100,78 @@ class PreCollectedPytestRunner(PytestRunner):
             return 0 if run_until_failure(self._session, selected, module=module, key=function) else 1
 
 
-def install() -> None:
+def mutant_scope(name: str) -> str:
+    """The function a mutmut mutant changes, as `name` or `Class.name`."""
+    function, cls = orig_function_and_class_names_from_key(name)
+    return f"{cls}.{function}" if cls else function
+
+
+def mutant_diff(name: str, relative: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The lines a mutmut mutant removes and adds (run from the repository's root)."""
+    diff = get_diff_for_mutant(name, path=relative).splitlines()[2:]
+    removed = tuple(d[1:].strip() for d in diff if d.startswith("-"))
+    added = tuple(d[1:].strip() for d in diff if d.startswith("+"))
+    return removed, added
+
+
+def mutants_to_skip() -> set[str]:
+    """mutmut's names of the generated mutants that are listed as equivalent, or that change a
+    function called only during the import."""
+    from mutation.module_level import import_time_functions
+
+    known = equivalents()
+    listed_scopes = {(module, scope) for module, scope, _, _ in known}
+    skip = set()
+    for path in TARGETS:
+        relative, module = path.relative_to(ROOT), module_of(path)
+        meta = ROOT / "mutants" / f"{relative}.meta"
+        names = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+        import_time = import_time_functions(path)
+        for name in names:
+            scope = mutant_scope(name)
+            if scope in import_time or (
+                (module, scope) in listed_scopes
+                and change(module, scope, *mutant_diff(name, relative)) in known
+            ):
+                skip.add(name)
+    return skip
+
+
+class _Skips:
+    names: set[str] | None = None  # found on the first submit: the mutants exist by then
+
+
+_submit = isolation.ForkServerRunner.submit
+
+
+def submit(self: Any, mutant_name: str, tests: list[str], cpu_time_limit: int, estimated_time: float) -> None:
+    if _Skips.names is None:
+        _Skips.names = mutants_to_skip()
+    if mutant_name in _Skips.names:
+        # As mutmut itself answers a mutant without tests: no round trip through the fork server.
+        self._no_tests_results.append(
+            isolation.MutantResult(mutant_name=mutant_name, exit_code=SKIPPED_EXIT_CODE, duration=0.0)
+        )
+        return
+    _submit(self, mutant_name, tests, cpu_time_limit, estimated_time)
+
+
+_register_timeout = isolation.register_timeout
+
+
+def register_timeout(pid: int, timeout_s: float) -> None:
+    _register_timeout(pid, timeout_s * WALL_TIMEOUT_FACTOR)
+
+
+def install(*, run_all: bool = False) -> None:
     # Every module that imported the function by name.
     for module in (format_utils, file_mutation, mutmut_main):
         module.get_mutant_name = get_mutant_name
     isolation.PytestRunner = PreCollectedPytestRunner
     isolation.ForkServerRunner.run_clean_tests = run_clean_tests
+    isolation.register_timeout = register_timeout
+    if not run_all:
+        isolation.ForkServerRunner.submit = submit
 
 
 _run_clean_tests = isolation.ForkServerRunner.run_clean_tests
@@ -101,7 +186,9 @@ def run_clean_tests(self: Any, tests: Iterable[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    install()
+    run_all = "--all" in argv
+    install(run_all=run_all)
+    argv = [arg for arg in argv if arg != "--all"]
     try:
         mutmut_main.cli.main(argv, prog_name="mutmut", standalone_mode=False)
     except SystemExit as stop:

@@ -1,25 +1,22 @@
 """The score per module, from mutmut's results and the module-level pass, less the equivalent
-mutants listed in mutation/equivalents.toml."""
+mutants listed in mutation/equivalents.toml (not run unless `--all`: reported as equivalent)."""
 
 from __future__ import annotations
 
 import ast
 import json
 import os
-import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from mutmut.mutation.diff_apply import get_diff_for_mutant
 from mutmut.stats import status_by_exit_code
-from mutmut.utils.format_utils import orig_function_and_class_names_from_key
 
 from mutation import mutmut_shim
+from mutation.equivalents import EQUIVALENTS, SKIPPED, Change, change, equivalents
 from mutation.module_level import import_time_functions
 from mutation.targets import ROOT, TARGETS, module_of
 
-EQUIVALENTS = ROOT / "mutation" / "equivalents.toml"
 SURVIVORS = ROOT / "mutants" / "survivors.toml"
 TARGET_SCORE = 0.95
 # Detected, even if not by a failing assertion: the tests could not finish, or the process died.
@@ -37,12 +34,8 @@ class Result:
     name: str  # mutmut's name, or module:line:scope for the module-level pass
 
     @property
-    def change(self) -> tuple[str, str, tuple[str, ...], tuple[str, ...]]:
-        return self.module, self.scope, _normal(self.removed), _normal(self.added)
-
-
-def _normal(lines) -> tuple[str, ...]:
-    return tuple(" ".join(line.split()) for line in lines)
+    def change(self) -> Change:
+        return change(self.module, self.scope, self.removed, self.added)
 
 
 def _function_lines(path: Path) -> dict[str, int]:
@@ -73,17 +66,14 @@ def mutmut_results() -> list[Result]:
         for name, code in exit_codes.items():
             # 255: the test run itself broke (mutmut counts it a timeout): never a kill.
             status = "error" if code == 255 else status_by_exit_code[code]
-            function, cls = orig_function_and_class_names_from_key(name)
-            scope = f"{cls}.{function}" if cls else function
+            scope = mutmut_shim.mutant_scope(name)
             if scope in import_time:
                 continue  # called only during the import, before mutmut can switch it: module_level.py's
             removed: tuple[str, ...] = ()
             added: tuple[str, ...] = ()
             line = starts.get(scope, 0)
             if status not in DETECTED:
-                diff = get_diff_for_mutant(name, path=relative).splitlines()[2:]
-                removed = tuple(d[1:].strip() for d in diff if d.startswith("-"))
-                added = tuple(d[1:].strip() for d in diff if d.startswith("+"))
+                removed, added = mutmut_shim.mutant_diff(name, relative)
                 if removed:
                     found = [i for i, text in enumerate(source_lines, 1) if text.strip() == removed[0]]
                     line = next((i for i in found if i >= line), line)
@@ -105,13 +95,6 @@ def module_level_results() -> list[Result]:
         )
         for m in stored
     ]
-
-
-def equivalents() -> dict[tuple, str]:
-    entries = tomllib.loads(EQUIVALENTS.read_text()).get("equivalent", [])
-    return {
-        (e["module"], e["scope"], _normal(e["removed"]), _normal(e["added"])): e["reason"] for e in entries
-    }
 
 
 def _toml(result: Result) -> str:
@@ -136,10 +119,11 @@ def report(results: list[Result]) -> bool:
         row["mutants"] += 1
         if result.status in DETECTED:
             row["killed"] += 1
-        elif result.change in known:
+        elif result.change in known:  # survived, or not run (skipped) because listed
             row["equivalent"] += 1
+            row["not run"] += result.status == SKIPPED
             used.add(result.change)
-        else:
+        else:  # a skipped mutant no longer listed counts too: it was never shown to be killed
             row["survived"] += 1
             survivors.append(result)
     total = sum(rows.values(), Counter())
@@ -159,6 +143,11 @@ def report(results: list[Result]) -> bool:
             f"{row['survived']:>9} {score(row):>7.1%}"
         )
     print(f"\nscore = killed / (mutants - equivalent); target {TARGET_SCORE:.0%}")
+    if total["not run"]:
+        print(
+            f"{total['not run']} of the equivalent mutants were not run (listed in "
+            f"{EQUIVALENTS.relative_to(ROOT)}; `python -m mutation --all` runs them)"
+        )
 
     if survivors:
         print(f"\nSurvivors ({len(survivors)}):")
@@ -174,7 +163,10 @@ def report(results: list[Result]) -> bool:
         )
     stale = set(known) - used
     if stale:
-        print(f"\n{len(stale)} entries of {EQUIVALENTS.relative_to(ROOT)} match no surviving mutant:")
+        print(
+            f"\n{len(stale)} entries of {EQUIVALENTS.relative_to(ROOT)} match no mutant that survived or was "
+            "skipped (killed now, or the code changed):"
+        )
         for module, scope, removed, added in sorted(stale):
             print(f"  {module} {scope}: {' / '.join(removed)} -> {' / '.join(added)}")
     return score(total) >= TARGET_SCORE

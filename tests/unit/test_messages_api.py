@@ -143,8 +143,9 @@ def test_an_accepted_send_returns_the_message_uuid(provider, status: int) -> Non
     messages, _, sleeps = client(scripted.base_url)
     # When the client sends it
     result = messages.send(BODY)
-    # Then it is accepted once, with the provider's message_uuid
+    # Then it is accepted once, with the provider's message_uuid, and no error or doubt
     assert result == SendResult(accepted=True, message_uuid=MESSAGE_UUID)
+    assert (result.unknown, result.error) == (False, {})
     assert len(scripted.requests) == 1
     assert sleeps == []
 

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from dynamodb import wait_for_status
 from fakes import DISPATCH_UUID, stored_canonical_workflow
+from pydantic import ValidationError
 
 from dispatch.clock import iso
 from dispatch.domain.reconciliation import (
     ExecutionStatusChange,
+    ExecutionStatusEvent,
     Reconciled,
     error_reason,
     reconcile_execution,
@@ -165,3 +167,67 @@ def test_an_aborted_execution_of_an_ended_workflow_does_not_report_it_again(work
 def test_a_failed_execution_of_an_ended_workflow_without_a_callback_url_queues_nothing(workflows, table):
     set_on_workflow(table, status="error", finished_at="2025-01-02T03:10:00.000Z")
     assert reconcile(workflows, "FAILED", "Step.Unreconciled") == (Reconciled.ALREADY_ENDED, [])
+
+
+# -- the event as EventBridge delivers it (found by `make mutation`, second pass) ----------------
+
+
+def event(**detail: object) -> dict:
+    """An "Execution Status Change" event with EventBridge's own field names."""
+    execution = MACHINE.replace(":stateMachine:", ":execution:") + f":{DISPATCH_UUID}"
+    return {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "executionArn": execution,
+            "stateMachineArn": MACHINE,
+            "name": DISPATCH_UUID,
+            "status": "FAILED",
+            "error": "States.Runtime",
+            **detail,
+        },
+    }
+
+
+def test_an_event_is_read_with_eventbridges_field_names() -> None:
+    read = ExecutionStatusEvent.model_validate(event())
+    assert (read.source, read.detail_type) == ("aws.states", "Step Functions Execution Status Change")
+    assert (read.detail.execution_arn, read.detail.state_machine_arn) == (
+        MACHINE.replace(":stateMachine:", ":execution:") + f":{DISPATCH_UUID}",
+        MACHINE,
+    )
+    assert (read.detail.name, read.detail.status, read.detail.error) == (
+        DISPATCH_UUID,
+        "FAILED",
+        "States.Runtime",
+    )
+
+
+@pytest.mark.parametrize("missing", ["executionArn", "stateMachineArn", "name"])
+def test_an_event_without_its_execution_arns_or_name_is_refused(missing) -> None:
+    detail = event()["detail"]
+    del detail[missing]
+    with pytest.raises(ValidationError):
+        ExecutionStatusEvent.model_validate(event() | {"detail": detail})
+
+
+@pytest.mark.parametrize(("length", "valid"), [(0, False), (1, True), (80, True), (81, False)])
+def test_an_execution_name_has_1_to_80_characters_as_step_functions_allows(length, valid) -> None:
+    # The name is the workflow's dispatch_uuid; anything Step Functions could not have named is refused
+    try:
+        ExecutionStatusEvent.model_validate(event(name="n" * length))
+    except ValidationError:
+        assert not valid
+    else:
+        assert valid
+
+
+def test_the_reconcile_function_answers_with_these_result_names() -> None:
+    # Its answer, {"result": ...}, and its log line carry them
+    assert [result.value for result in Reconciled] == [
+        "ended_in_error",
+        "reported_again",
+        "already_ended",
+        "unknown_workflow",
+        "ignored",
+    ]

@@ -26,7 +26,12 @@ from dispatch.domain.accounts import (
     create_account,
     validate_callback_url,
 )
-from dispatch.domain.applications import InvalidPublicKey, normalized_public_key, verify_bearer_token
+from dispatch.domain.applications import (
+    InvalidPublicKey,
+    _claims_acceptable,
+    normalized_public_key,
+    verify_bearer_token,
+)
 from dispatch.domain.credentials import hash_secret, verify_secret
 
 KEY, APPLICATION = rsa_application()
@@ -201,19 +206,33 @@ def test_a_bearer_token_whose_jti_is_not_a_string_is_refused() -> None:
     assert verify_bearer_token(signed, {APPLICATION_ID: APPLICATION}.get) is None
 
 
-def test_a_bearer_token_issued_up_to_30_seconds_in_the_future_is_accepted(monkeypatch) -> None:
-    # Clocks differ: an `iat` exactly the leeway ahead is still accepted
+@pytest.mark.parametrize("jti", [12345, ""])
+def test_claims_without_a_jti_string_are_refused_whatever_the_jwt_library_checked(jti) -> None:
+    # Whatever PyJWT checks of `jti` (versions differ), ours refuses anything but a non-empty string
+    now = int(time.time())
+    claims = {"application_id": APPLICATION_ID, "iat": now, "exp": now + 60, "jti": jti}
+    assert _claims_acceptable(claims, APPLICATION_ID) is False
+
+
+@pytest.mark.parametrize(("ahead", "accepted"), [(30, True), (31, False)])
+def test_a_bearer_token_issued_up_to_30_seconds_in_the_future_is_accepted(
+    monkeypatch, ahead, accepted
+) -> None:
+    # Clocks differ: an `iat` exactly the leeway ahead is still accepted, a second more is not
     now = int(time.time())
     monkeypatch.setattr(time, "time", lambda: now)
-    signed = token(iat=now + 30, exp=now + 600)
-    assert verify_bearer_token(signed, {APPLICATION_ID: APPLICATION}.get) == APPLICATION
+    signed = token(iat=now + ahead, exp=now + 600)
+    assert (verify_bearer_token(signed, {APPLICATION_ID: APPLICATION}.get) == APPLICATION) is accepted
 
 
-def test_a_bearer_token_without_exp_lives_15_minutes_plus_the_30_second_leeway(monkeypatch) -> None:
+@pytest.mark.parametrize(("age", "accepted"), [(930, True), (931, False)])
+def test_a_bearer_token_without_exp_lives_15_minutes_plus_the_30_second_leeway(
+    monkeypatch, age, accepted
+) -> None:
     # Given a token without `exp` issued 15 minutes and 30 seconds ago (its default expiry is
-    # iat + 15 minutes): exactly at the end of the leeway it is still accepted
+    # iat + 15 minutes): exactly at the end of the leeway it is still accepted, a second later not
     now = int(time.time())
     monkeypatch.setattr(time, "time", lambda: now)
-    claims = {"application_id": APPLICATION_ID, "iat": now - 930, "jti": str(uuid.uuid4())}
+    claims = {"application_id": APPLICATION_ID, "iat": now - age, "jti": str(uuid.uuid4())}
     signed = jwt.encode(claims, KEY, algorithm="RS256")
-    assert verify_bearer_token(signed, {APPLICATION_ID: APPLICATION}.get) == APPLICATION
+    assert (verify_bearer_token(signed, {APPLICATION_ID: APPLICATION}.get) == APPLICATION) is accepted

@@ -27,7 +27,7 @@ from dispatch.domain.errors import (
     MessageNotFound,
     NotAuthenticated,
 )
-from dispatch.domain.status_errors import error_code, error_reason, reported_error
+from dispatch.domain.status_errors import dispatch_error, error_code, error_reason, reported_error
 
 
 def refusal(url: str, **kwargs) -> str:
@@ -150,3 +150,18 @@ def test_a_reason_of_exactly_200_characters_is_kept_whole() -> None:
 def test_a_stored_error_without_a_reason_is_reported_as_not_delivered() -> None:
     assert reported_error({}, None) == {"code": None, "reason": "The message was not delivered."}
     assert reported_error({}, "rejected") == {"code": None, "reason": "The message was rejected."}
+
+
+# -- found by the run of 2026-11-29, second pass -----------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["0x7F.0.0.1", "0x7F000001", "0x7f.1"])
+def test_a_legacy_ipv4_literal_is_read_whatever_the_case_of_its_hex_digits(host) -> None:
+    # inet_aton reads hex digits in either case: so must the pattern that decides whether to ask it
+    assert literal_address(host) == ipaddress.IPv4Address("127.0.0.1")
+
+
+def test_an_error_type_is_stored_up_to_300_characters() -> None:
+    kind = "https://example.com/errors/" + "t" * 300
+    assert dispatch_error({"type": kind[:300]})["type"] == kind[:300]
+    assert dispatch_error({"type": kind})["type"] == kind[:300]

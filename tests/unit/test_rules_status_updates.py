@@ -238,3 +238,19 @@ def test_the_step_decided_carries_its_index_and_the_token_stored_for_that_step()
     old = {"task_token_step": 1, "task_token": "token-1"}
     assert StepDecided.from_old_values(1, old) == StepDecided(step_index=1, task_token="token-1")
     assert StepDecided.from_old_values(0, old) == StepDecided(step_index=0, task_token=None)
+
+
+# -- found by mutation testing (`make mutation`, second pass) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "stored_rank"),
+    [("submitted", 1), ("delivered", 2), ("read", 4), ("rejected", 4), ("undeliverable", 4)],
+)
+def test_each_status_is_stored_with_the_rank_that_items_already_in_the_table_hold(
+    workflows, status, stored_rank
+) -> None:
+    # The ranks are part of the table's format: a redelivered status is refused by comparing its
+    # rank with the stored one, so a status must keep the rank items written before hold
+    record(workflows, status)
+    assert workflow(workflows)["steps"][0]["status_rank"] == stored_rank

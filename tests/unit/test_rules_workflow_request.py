@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from dispatch.domain.errors import InvalidWorkflowRequest, MalformedBody
+from dispatch.domain.errors import BodyTooLarge, InvalidWorkflowRequest, MalformedBody
 from dispatch.domain.workflow_request import (
     WorkflowRequest,
     WorkflowStep,
@@ -145,6 +145,48 @@ def test_a_text_field_over_4096_characters_is_refused_whatever_the_content_type(
     assert reason_for(request, "workflow[0].message.content.text") == "must be at most 4096 characters"
 
 
+def test_the_recipient_number_schema_declares_its_length_and_the_e164_pattern() -> None:
+    # Clients (and the fuzzer) read the format from the OpenAPI document, built from this schema
+    number = WorkflowRequest.model_json_schema()["$defs"]["Recipient"]["properties"]["number"]
+    [declared] = [option for option in number["anyOf"] if option.get("type") == "string"]
+    assert (declared["maxLength"], declared["pattern"]) == (16, r"^\+?[1-9][0-9]{6,14}$")
+
+
+def test_the_custom_content_schema_states_its_size_and_depth_limits() -> None:
+    custom = WorkflowRequest.model_json_schema()["$defs"]["Content"]["properties"]["custom"]
+    [declared] = [option for option in custom["anyOf"] if option.get("type") == "object"]
+    assert declared["description"] == (
+        "Sent as is (WhatsApp only): at most 65536 bytes of JSON, nested at most 32 levels deep"
+    )
+
+
+def test_a_one_character_template_name_is_accepted_and_an_empty_one_refused() -> None:
+    request = single("whatsapp", type="template", template={"name": "a"})
+    assert parse_workflow_request(request).workflow[0].message.content.template.name == "a"
+    request["workflow"][0]["message"]["content"]["template"]["name"] = ""
+    assert reason_for(request, "workflow[0].message.content.template.name") == "must not be empty"
+
+
+def test_an_empty_messenger_tag_is_refused() -> None:
+    request = single("messenger")
+    request["workflow"][0]["message"]["messenger"] = {"category": "message_tag", "tag": ""}
+    assert reason_for(request, "workflow[0].message.messenger.tag") == "must not be empty"
+
+
+def test_a_body_one_byte_over_256_kib_is_too_large() -> None:
+    raw = json.dumps(body(padding=""))
+    raw = json.dumps(body(padding="x" * (256 * 1024 + 1 - len(raw))))
+    assert len(raw.encode()) == 256 * 1024 + 1
+    with pytest.raises(BodyTooLarge):
+        parse_workflow_request(raw)
+
+
+def test_a_body_nested_65_levels_deep_is_refused() -> None:
+    with pytest.raises(MalformedBody) as raised:
+        parse_workflow_request(json.dumps(body(extension=nested(64))))
+    assert raised.value.detail == "The request body must not nest more than 64 levels deep."
+
+
 # -- the wording of reasons ------------------------------------------------------------------------------
 
 
@@ -156,6 +198,10 @@ def test_a_value_outside_a_fixed_set_lists_the_allowed_values() -> None:
         reason_for(body(step), "workflow[0].from.type")
         == "must be one of 'sms', 'viber_service_msg', 'messenger' or 'whatsapp'"
     )
+
+
+def test_a_workflow_that_is_not_an_array_must_be_an_array() -> None:
+    assert reason_for(body(workflow="steps"), "workflow") == "must be an array"
 
 
 def test_an_empty_string_must_not_be_empty() -> None:
@@ -272,7 +318,8 @@ def test_a_request_model_built_directly_enforces_the_channel_rules_too() -> None
     # When the model is built directly; Then the rule is enforced, naming the parameter
     with pytest.raises(ValidationError) as raised:
         WorkflowRequest.model_validate(body(first, SMS))
-    assert "workflow[0].to.type must be the same as from.type" in str(raised.value)
+    [error] = raised.value.errors()
+    assert error["msg"] == "workflow[0].to.type must be the same as from.type"
 
 
 @pytest.mark.parametrize("model", [WorkflowStep, WorkflowRequest])
