@@ -115,6 +115,14 @@ def test_a_named_stage_is_not_part_of_the_routed_path(app):
     assert json.loads(app.resolve(request, {})["body"]) == {"route": "get", "dispatch_uuid": "abc"}
 
 
+def test_only_a_whole_stage_segment_is_taken_off_the_path():
+    app = new_resolver(authenticated=False)
+    app.get("/prodx/echo")(lambda: {"route": "prodx"})
+    request = event("GET", "/prodx/echo")
+    request["requestContext"]["stage"] = "prod"
+    assert json.loads(app.resolve(request, {})["body"]) == {"route": "prodx"}
+
+
 def test_a_dot_in_a_rule_is_a_dot(app):
     assert app.resolve(event("POST", "/v0x1/dispatch"), {})["statusCode"] == 404
 

@@ -103,7 +103,7 @@ class HttpEvent:
     def path(self) -> str:
         """The path without the stage, as the routes are written (a named stage is in rawPath)."""
         path, stage = self.raw.get("rawPath") or "/", self.request_context.get("stage", "$default")
-        if stage != "$default" and path.startswith(f"/{stage}"):
+        if stage != "$default" and (path == f"/{stage}" or path.startswith(f"/{stage}/")):
             return path[len(stage) + 1 :] or "/"
         return path
 
