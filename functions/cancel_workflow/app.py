@@ -4,7 +4,7 @@ from dispatch.api.resolver import json_response, new_resolver, owned_workflow
 from dispatch.api.views import workflow_view
 from dispatch.aws import client, dynamodb_table
 from dispatch.domain.workflows import cancel_workflow
-from dispatch.integrations.callbacks import CallbackQueue, final_report_event
+from dispatch.integrations.callback_events import CallbackQueue, final_report_event
 from dispatch.integrations.executions import StepFunctionsExecutions
 from dispatch.observability import logger, metrics, tracer
 from dispatch.settings import CancelWorkflowSettings

@@ -4,9 +4,8 @@ import functools
 
 from dispatch.aws import client, dynamodb_table
 from dispatch.domain.outcomes import workflow_measurements
+from dispatch.integrations.callback_events import CallbackEvent, CallbackQueue
 from dispatch.integrations.callbacks import (
-    CallbackEvent,
-    CallbackQueue,
     Delivery,
     deliver,
     post_to_public_address,

@@ -3,7 +3,7 @@ workflow state machine. Ends a workflow its execution left in progress, and repo
 
 from dispatch.aws import client, dynamodb_table
 from dispatch.domain.reconciliation import ExecutionStatusEvent, Reconciled, reconcile_execution
-from dispatch.integrations.callbacks import CallbackQueue
+from dispatch.integrations.callback_events import CallbackQueue
 from dispatch.observability import Metric, count, logger, metrics, tracer
 from dispatch.settings import ReconcileExecutionSettings
 from dispatch.storage.workflow_repository import WorkflowRepository

@@ -1,9 +1,7 @@
 """Step Functions task: send one step's message through the Messages API (at most once)."""
 
-from pydantic import BaseModel, Field
-
 from dispatch.aws import dynamodb_table, get_secret
-from dispatch.domain.sending import send_step
+from dispatch.domain.sending import SendTask, send_step
 from dispatch.integrations.messages_api import MessagesApiClient
 from dispatch.observability import Metric, count, logger, metrics, tracer
 from dispatch.settings import SendMessageSettings
@@ -19,13 +17,6 @@ settings = SendMessageSettings.from_environ()
 workflows = WorkflowRepository(dynamodb_table(settings.table_name))
 
 
-class SendTask(BaseModel):
-    """The task input the state machine passes: ids only."""
-
-    dispatch_uuid: str = Field(min_length=1, max_length=64)
-    step_index: int = Field(ge=0)
-
-
 def messages_api() -> MessagesApiClient:
     # Cached by Powertools for 5 minutes: rotations are picked up without a redeploy.
     credentials = get_secret(settings.messages_api_secret_name, transform="json", max_age=300)
@@ -38,7 +29,7 @@ def messages_api() -> MessagesApiClient:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event, context):
-    task = SendTask.model_validate(event)
+    task = SendTask.from_input(event)
     outcome = send_step(
         task.dispatch_uuid,
         task.step_index,

@@ -1,12 +1,11 @@
 """POST /webhooks/message-status: verify a signed Messages API status and record it."""
 
 from dispatch.api.resolver import json_response, new_resolver, request_body
-from dispatch.api.schemas import StatusRecorded
 from dispatch.aws import client, dynamodb_table, get_secret
 from dispatch.clock import utc_now
 from dispatch.domain.errors import InvalidSignature
 from dispatch.domain.status_updates import parse_status_webhook, record_message_status
-from dispatch.integrations.callbacks import CallbackQueue
+from dispatch.integrations.callback_events import CallbackQueue
 from dispatch.integrations.signatures import parse_signature_secret, verify_webhook
 from dispatch.integrations.step_functions import ExecutionWaker
 from dispatch.observability import Metric, count, logger, metrics, tracer
@@ -44,7 +43,7 @@ def handle_message_status():
     )
     logger.info("Status received", extra={"status": webhook.status, "result": result})
     count(Metric.STATUS_WEBHOOKS_ACCEPTED)
-    return json_response(200, StatusRecorded(result=result).body())
+    return json_response(200, {"result": result.value})  # dispatch.api.schemas.StatusRecorded
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

@@ -114,7 +114,7 @@ def test_sending_for_an_unknown_workflow_fails_the_task_without_sending(stack):
 
 def test_a_malformed_task_input_fails_the_task(stack):
     result, failed = stack.invoke_function("SendMessageFunction", {"dispatch_uuid": "x", "step_index": -1})
-    assert failed and result["errorType"] == "ValidationError"
+    assert failed and result["errorType"] == "InvalidTaskInput"
 
 
 # -- status webhook: signatures -------------------------------------------------------------------

@@ -9,16 +9,8 @@ import pytest
 import requests
 from fakes import DISPATCH_UUID, SMS_TO, canonical_item
 
-from dispatch.integrations.callbacks import (
-    CallbackEvent,
-    Delivery,
-    deliver,
-    final_report_body,
-    final_report_event,
-    process_batch,
-    retry_delay,
-    status_event,
-)
+from dispatch.integrations.callback_events import CallbackEvent, final_report_event, status_event
+from dispatch.integrations.callbacks import Delivery, deliver, final_report_body, process_batch, retry_delay
 from dispatch.integrations.signatures import verify_webhook
 
 SECRET = "s" * 32
@@ -256,7 +248,7 @@ def test_a_retried_record_holds_back_the_rest_of_its_workflow_but_not_others():
     def record(message_id, group, event):
         return {
             "messageId": message_id,
-            "body": event.model_dump_json(),
+            "body": event.to_json(),
             "attributes": {"MessageGroupId": group, "ApproximateReceiveCount": "3"},
         }
 
@@ -284,7 +276,7 @@ def test_a_retried_record_holds_back_the_rest_of_its_workflow_but_not_others():
 
 
 def test_an_unexpected_error_is_retried_like_a_busy_receiver():
-    record = {"messageId": "1", "body": final_report_event("A").model_dump_json(), "attributes": {}}
+    record = {"messageId": "1", "body": final_report_event("A").to_json(), "attributes": {}}
 
     def broken(event):
         raise RuntimeError("DynamoDB unavailable")

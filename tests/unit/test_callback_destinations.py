@@ -18,7 +18,8 @@ from cryptography.x509.oid import NameOID
 from fakes import DISPATCH_UUID, canonical_item
 
 from dispatch.domain.destinations import ForbiddenDestination, resolve_public_address
-from dispatch.integrations.callbacks import deliver, final_report_event, post_to_public_address
+from dispatch.integrations.callback_events import final_report_event
+from dispatch.integrations.callbacks import deliver, post_to_public_address
 from dispatch.integrations.pinned_http import post_to_address
 
 ACCOUNT = {"account_id": "acct-1", "api_key": "key-1", "signature_secret": "s" * 32}

@@ -7,6 +7,7 @@ Each was found by mutation testing (`make mutation`): changing the rule broke no
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,12 @@ from fakes import DISPATCH_UUID, stored_canonical_workflow
 
 from dispatch.clock import iso
 from dispatch.domain.ports import StepDecided
-from dispatch.domain.status_updates import RecordResult, StatusWebhook, record_message_status
+from dispatch.domain.status_updates import (
+    RecordResult,
+    StatusWebhook,
+    parse_status_webhook,
+    record_message_status,
+)
 from dispatch.domain.statuses import MessageStatus, rank
 from dispatch.storage.workflow_repository import WorkflowRepository, workflow_key
 
@@ -61,14 +67,16 @@ def with_callbacks(workflows: ConcurrentWriter) -> None:
 
 
 def webhook(status: str, *, step: int = 0, second: int = 0, **fields: Any) -> StatusWebhook:
-    return StatusWebhook.model_validate(
-        {
-            "message_uuid": MESSAGE_UUIDS[step],
-            "timestamp": f"2025-01-02T03:05:{second:02d}Z",
-            "status": status,
-            "client_ref": f"{DISPATCH_UUID}:{step}",
-            **fields,
-        }
+    return parse_status_webhook(
+        json.dumps(
+            {
+                "message_uuid": MESSAGE_UUIDS[step],
+                "timestamp": f"2025-01-02T03:05:{second:02d}Z",
+                "status": status,
+                "client_ref": f"{DISPATCH_UUID}:{step}",
+                **fields,
+            }
+        )
     )
 
 

@@ -25,7 +25,7 @@ from fakes import (
 )
 
 from dispatch.clock import iso
-from dispatch.domain.sending import SendOutcome, WorkflowNotFound, send_step
+from dispatch.domain.sending import InvalidTaskInput, SendOutcome, SendTask, WorkflowNotFound, send_step
 from dispatch.domain.statuses import client_ref, parse_client_ref
 from dispatch.integrations.messages_api import SendResult
 from dispatch.storage.workflow_repository import WorkflowRepository
@@ -276,3 +276,36 @@ def test_a_workflow_that_is_not_stored_is_reported_and_nothing_is_sent(table) ->
     with pytest.raises(WorkflowNotFound):
         send(WorkflowRepository(table), messages)
     assert messages.sent == []
+
+
+# -- the task input ---------------------------------------------------------------------------------
+
+
+def test_the_task_input_is_read_as_ids_and_other_fields_are_ignored() -> None:
+    task = SendTask.from_input({"dispatch_uuid": DISPATCH_UUID, "step_index": 1, "last_step_index": 1})
+    assert task == SendTask(DISPATCH_UUID, 1)
+
+
+@pytest.mark.parametrize(
+    ("task", "refused"),
+    [
+        ({"dispatch_uuid": "", "step_index": 0}, ["dispatch_uuid"]),
+        ({"dispatch_uuid": "x" * 65, "step_index": 0}, ["dispatch_uuid"]),
+        ({"dispatch_uuid": 7, "step_index": 0}, ["dispatch_uuid"]),
+        ({"dispatch_uuid": "x", "step_index": -1}, ["step_index"]),
+        ({"dispatch_uuid": "x", "step_index": "0"}, ["step_index"]),
+        ({"dispatch_uuid": "x", "step_index": True}, ["step_index"]),
+        ({"dispatch_uuid": "x", "step_index": 1.0}, ["step_index"]),
+        ({}, ["dispatch_uuid", "step_index"]),
+        (["x", 0], ["dispatch_uuid", "step_index"]),
+    ],
+)
+def test_a_task_input_that_is_not_ids_is_refused_naming_each_field(task, refused) -> None:
+    with pytest.raises(InvalidTaskInput) as raised:
+        SendTask.from_input(task)
+    assert [name for name, _ in raised.value.errors] == refused
+    assert "x" * 65 not in str(raised.value)
+
+
+def test_the_longest_dispatch_uuid_and_step_zero_are_read() -> None:
+    assert SendTask.from_input({"dispatch_uuid": "x" * 64, "step_index": 0}) == SendTask("x" * 64, 0)

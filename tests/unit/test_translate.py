@@ -8,7 +8,7 @@ import pytest
 
 from dispatch.api.examples import example_workflow
 from dispatch.domain.translate import to_messages_request
-from dispatch.domain.workflow_request import WorkflowStep, parse_workflow_request
+from dispatch.domain.workflow_request import parse_workflow_request, stored_message
 
 PAGE_ID, PSID = "FB_PAGE_ID", "PSID0123456789"
 VIBER_ID = "VIBER_SERVICE_ID"
@@ -76,14 +76,19 @@ SUPPORTED = {
 SUPPORTED_PAIRS = [(channel, content_type) for channel, types in SUPPORTED.items() for content_type in types]
 
 
-def parse_step(channel: str, content: dict, **message_options) -> WorkflowStep:
-    """Build a step through the public parser, so it is valid the way a real request is."""
+def parse_step(channel: str, content: dict, **message_options) -> dict:
+    """Build a step through the public parser, so it is valid the way a real request is, and
+    read it back as a workflow item stores it."""
     sender, recipient = ENDPOINTS[channel]
     step = {"from": sender, "to": recipient, "message": {"content": content, **message_options}}
-    return parse_workflow_request({"template": "failover", "workflow": [step]}).workflow[0]
+    return stored(parse_workflow_request({"template": "failover", "workflow": [step]}).workflow[0])
 
 
-def translate(step: WorkflowStep, webhook_url: str | None = WEBHOOK_URL) -> dict:
+def stored(step) -> dict:
+    return json.loads(stored_message(step))
+
+
+def translate(step: dict, webhook_url: str | None = WEBHOOK_URL) -> dict:
     return to_messages_request(step, client_ref=CLIENT_REF, webhook_url=webhook_url)
 
 
@@ -141,7 +146,7 @@ def test_given_the_canonical_workflow_when_each_step_is_translated_then_messenge
 
     # When
     bodies = [
-        to_messages_request(step, client_ref=f"wf-1:{index}", webhook_url=None)
+        to_messages_request(stored(step), client_ref=f"wf-1:{index}", webhook_url=None)
         for index, step in enumerate((first, last))
     ]
 

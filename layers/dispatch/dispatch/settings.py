@@ -1,102 +1,172 @@
-"""Each function's configuration, as a pydantic model of its environment variables.
+"""Each function's configuration: a frozen dataclass read from its environment variables.
 
 A handler builds its settings once, at import (`CreateWorkflowSettings.from_environ()`), so a
 missing variable or a malformed number fails the function's start with a message that names the
-variable, instead of a KeyError or a ValueError somewhere in a request. Field aliases are the
-variable names that template.yaml sets (a unit test checks that it sets every required one).
+variable, instead of a KeyError or a ValueError somewhere in a request. Each field names the
+variable that template.yaml sets (a unit test checks that it sets every required one).
+
+Plain Python rather than a pydantic model: every function reads its settings at every cold start,
+and on the hot path (status webhooks, sends) nothing else needs pydantic (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import timedelta
-from typing import Annotated, Self
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, Self
 
 from dispatch.integrations.signatures import DEFAULT_MAX_AGE_SECONDS
 
-# A name or URL that must be set and not empty.
-Required = Annotated[str, Field(min_length=1)]
-Seconds = Annotated[int, Field(ge=1)]
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+# What a flag may be set to (case-insensitive), as pydantic and most tools read booleans.
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
 
 
-class FunctionSettings(BaseModel):
+class SettingsError(ValueError):
+    """Variables missing or malformed: `errors` holds (variable, reason) for each one."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors))
+
+
+def text(value: str) -> str:
+    """A name or URL that must be set and not empty."""
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def positive_integer(value: str) -> int:
+    """A whole number of at least 1 (seconds, days, hours)."""
+    if not _INTEGER.fullmatch(value):
+        raise ValueError("must be a whole number")
+    if int(value) < 1:
+        raise ValueError("must be at least 1")
+    return int(value)
+
+
+def flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in _TRUE | _FALSE:
+        raise ValueError("must be true or false")
+    return lowered in _TRUE
+
+
+def variable(name: str, parse: Callable[[str], Any] = text, default: Any = MISSING) -> Any:
+    """A settings field read from environment variable `name` with `parse` (required when it has
+    no default)."""
+    return field(default=default, metadata={"variable": name, "parse": parse})
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionSettings:
     """What every function reads: the one DynamoDB table."""
 
-    # The environment holds much else (AWS_*, POWERTOOLS_*, PATH...): ignored.
-    # defer_build: a function builds only its own model's validator, on from_environ().
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+    table_name: str = variable("TABLE_NAME")
 
-    table_name: Required = Field(alias="TABLE_NAME")
+    @classmethod
+    def variables(cls) -> dict[str, bool]:
+        """Each variable the settings read -> whether it is required."""
+        return {f.metadata["variable"]: f.default is MISSING for f in fields(cls)}
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
-        """The settings from `environ` (os.environ by default); a pydantic ValidationError
-        naming each missing or malformed variable otherwise."""
-        return cls.model_validate(dict(os.environ if environ is None else environ))
+        """The settings from `environ` (os.environ by default); a SettingsError naming each
+        missing or malformed variable otherwise. Other variables (AWS_*, PATH...) are ignored."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        errors: list[tuple[str, str]] = []
+        for setting in fields(cls):
+            name = setting.metadata["variable"]
+            if name not in environ:
+                if setting.default is MISSING:
+                    errors.append((name, "is required"))
+                continue
+            try:
+                values[setting.name] = setting.metadata["parse"](environ[name])
+            except ValueError as error:
+                errors.append((name, str(error)))
+        if errors:
+            raise SettingsError(errors)
+        return cls(**values)
 
 
+@dataclass(frozen=True, kw_only=True)
 class AuthorizerSettings(FunctionSettings):
     pass
 
 
+@dataclass(frozen=True, kw_only=True)
 class GetWorkflowSettings(FunctionSettings):
     pass
 
 
+@dataclass(frozen=True, kw_only=True)
 class ListWorkflowsSettings(FunctionSettings):
     # The Secrets Manager secret whose value signs the listing's cursors (generated by the stack).
-    cursor_secret_arn: Required = Field(alias="CURSOR_SECRET_ARN")
+    cursor_secret_arn: str = variable("CURSOR_SECRET_ARN")
 
 
+@dataclass(frozen=True, kw_only=True)
 class GetMessageSettings(FunctionSettings):
     pass
 
 
+@dataclass(frozen=True, kw_only=True)
 class CreateWorkflowSettings(FunctionSettings):
-    state_machine_arn: Required = Field(alias="STATE_MACHINE_ARN")
-    retention_days: Annotated[int, Field(ge=1)] = Field(30, alias="RETENTION_DAYS")
+    state_machine_arn: str = variable("STATE_MACHINE_ARN")
+    retention_days: int = variable("RETENTION_DAYS", positive_integer, 30)
     # Dispatch allows 15 s at least; only the local stack lowers it, so demos need not wait.
-    min_expiry_time_seconds: Seconds = Field(15, alias="MIN_EXPIRY_TIME_SECONDS")
+    min_expiry_time_seconds: int = variable("MIN_EXPIRY_TIME_SECONDS", positive_integer, 15)
     # Only the local stack sets this: callbacks to a receiver on the same machine, over plain http.
-    allow_http_loopback_callbacks: bool = Field(False, alias="ALLOW_HTTP_LOOPBACK_CALLBACKS")
-    idempotency_hours: Annotated[int, Field(ge=1)] = Field(24, alias="IDEMPOTENCY_HOURS")
+    allow_http_loopback_callbacks: bool = variable("ALLOW_HTTP_LOOPBACK_CALLBACKS", flag, False)
+    idempotency_hours: int = variable("IDEMPOTENCY_HOURS", positive_integer, 24)
 
     @property
     def retention(self) -> timedelta:
         return timedelta(days=self.retention_days)
 
 
+@dataclass(frozen=True, kw_only=True)
 class CancelWorkflowSettings(FunctionSettings):
-    state_machine_arn: Required = Field(alias="STATE_MACHINE_ARN")
-    callback_queue_url: Required = Field(alias="CALLBACK_QUEUE_URL")
+    state_machine_arn: str = variable("STATE_MACHINE_ARN")
+    callback_queue_url: str = variable("CALLBACK_QUEUE_URL")
 
 
+@dataclass(frozen=True, kw_only=True)
 class SendMessageSettings(FunctionSettings):
-    messages_api_base_url: Required = Field(alias="MESSAGES_API_BASE_URL")
-    messages_api_secret_name: Required = Field(alias="MESSAGES_API_SECRET_NAME")
-    final_status_timeout_seconds: Seconds = Field(86400, alias="FINAL_STATUS_TIMEOUT_SECONDS")
+    messages_api_base_url: str = variable("MESSAGES_API_BASE_URL")
+    messages_api_secret_name: str = variable("MESSAGES_API_SECRET_NAME")
+    final_status_timeout_seconds: int = variable("FINAL_STATUS_TIMEOUT_SECONDS", positive_integer, 86400)
 
 
+@dataclass(frozen=True, kw_only=True)
 class StatusWebhookSettings(FunctionSettings):
-    webhook_signature_secret_name: Required = Field(alias="WEBHOOK_SIGNATURE_SECRET_NAME")
+    webhook_signature_secret_name: str = variable("WEBHOOK_SIGNATURE_SECRET_NAME")
     # Providers retry a status with its original signature (Vonage: for 24 h); an hour's margin.
     # Statuses are idempotent and only move forward, so a late, validly signed one is harmless.
-    webhook_max_age_seconds: Seconds = Field(DEFAULT_MAX_AGE_SECONDS, alias="WEBHOOK_MAX_AGE_SECONDS")
-    callback_queue_url: Required = Field(alias="CALLBACK_QUEUE_URL")
+    webhook_max_age_seconds: int = variable(
+        "WEBHOOK_MAX_AGE_SECONDS", positive_integer, DEFAULT_MAX_AGE_SECONDS
+    )
+    callback_queue_url: str = variable("CALLBACK_QUEUE_URL")
 
 
+@dataclass(frozen=True, kw_only=True)
 class ReconcileExecutionSettings(FunctionSettings):
-    callback_queue_url: Required = Field(alias="CALLBACK_QUEUE_URL")
+    callback_queue_url: str = variable("CALLBACK_QUEUE_URL")
 
 
+@dataclass(frozen=True, kw_only=True)
 class DeliverCallbackSettings(FunctionSettings):
-    callback_queue_url: Required = Field(alias="CALLBACK_QUEUE_URL")
-    callback_retry_base_seconds: Seconds = Field(5, alias="CALLBACK_RETRY_BASE_SECONDS")
-    callback_retry_max_seconds: Seconds = Field(900, alias="CALLBACK_RETRY_MAX_SECONDS")
+    callback_queue_url: str = variable("CALLBACK_QUEUE_URL")
+    callback_retry_base_seconds: int = variable("CALLBACK_RETRY_BASE_SECONDS", positive_integer, 5)
+    callback_retry_max_seconds: int = variable("CALLBACK_RETRY_MAX_SECONDS", positive_integer, 900)
     # Where a final refusal (a callback URL aimed inward) is kept with its reason.
-    callback_dead_letter_queue_url: Required = Field(alias="CALLBACK_DEAD_LETTER_QUEUE_URL")
+    callback_dead_letter_queue_url: str = variable("CALLBACK_DEAD_LETTER_QUEUE_URL")
     # Only the local stack sets this: callbacks to a receiver on the same machine, over plain http.
-    allow_http_loopback_callbacks: bool = Field(False, alias="ALLOW_HTTP_LOOPBACK_CALLBACKS")
+    allow_http_loopback_callbacks: bool = variable("ALLOW_HTTP_LOOPBACK_CALLBACKS", flag, False)

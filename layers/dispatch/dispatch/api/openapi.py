@@ -21,7 +21,6 @@ from dispatch.api import schemas
 from dispatch.api.cursors import MAX_CURSOR_LENGTH
 from dispatch.api.examples import example_workflow
 from dispatch.api.resolver import IDEMPOTENCY_KEY_PATTERN, PROBLEM_JSON
-from dispatch.domain.status_updates import StatusWebhook
 from dispatch.domain.statuses import WorkflowStatus
 from dispatch.domain.workflow_request import MAX_BODY_BYTES, MAX_BODY_DEPTH, MAX_STEPS, WorkflowRequest
 from dispatch.domain.workflows import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -284,7 +283,7 @@ def _paths() -> dict[str, Any]:
                 "URL). Signed by the Messages API, not authorized by an account.",
                 "tags": ["Messages API"],
                 "security": [{"signedWebhook": []}],
-                "requestBody": {"required": True, "content": {JSON: {"schema": _ref(StatusWebhook)}}},
+                "requestBody": {"required": True, "content": {JSON: {"schema": _ref(schemas.StatusWebhook)}}},
                 "responses": {
                     "200": _json(
                         schemas.StatusRecorded, "The status was recorded, or ignored as stale or unknown."
@@ -358,7 +357,7 @@ def build_openapi_document(callbacks: Mapping[str, type[BaseModel]] = CUSTOMER_C
     """The whole document; `callbacks` are the customer webhooks (name -> body model)."""
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (WorkflowRequest, "validation"),
-        (StatusWebhook, "validation"),
+        (schemas.StatusWebhook, "validation"),
         (schemas.WorkflowCreated, "serialization"),
         (schemas.WorkflowView, "serialization"),
         (schemas.WorkflowPage, "serialization"),

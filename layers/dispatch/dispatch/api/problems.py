@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from dispatch.api.schemas import Problem as ProblemBody
 from dispatch.domain.errors import ParameterError
 
 ERRORS_BASE = "https://developer.vonage.com/api-errors"
@@ -26,16 +25,19 @@ class Problem:
     instance: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def body(self) -> dict[str, Any]:
-        """The problem body, shaped by `dispatch.api.schemas.Problem` (what the OpenAPI document declares)."""
-        return ProblemBody.model_validate(
-            {
-                "type": self.type,
-                "title": self.title,
-                "detail": self.detail,
-                "instance": self.instance,
-                "invalid_parameters": [error._asdict() for error in self.invalid_parameters] or None,
-            }
-        ).body()
+        """The problem body, as `dispatch.api.schemas.Problem` (the OpenAPI document) declares it
+        (tests/unit/test_response_contracts.py holds the two together)."""
+        body: dict[str, Any] = {
+            "type": self.type,
+            "title": self.title,
+            "detail": self.detail,
+            "instance": self.instance,
+        }
+        if self.invalid_parameters:
+            body["invalid_parameters"] = [
+                {"name": error.name, "reason": error.reason} for error in self.invalid_parameters
+            ]
+        return body
 
 
 # Dispatch v0.1 declares 400 for an invalid request (clients branch on it); Vonage's newer APIs use

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Strict
 
 from dispatch.domain.channels import Channel, ContentType
-from dispatch.domain.statuses import MessageStatus, RecordResult, StepOutcome, WorkflowStatus
+from dispatch.domain.status_updates import MAX_CHANNEL_LENGTH, MAX_MESSAGE_UUID_LENGTH, MAX_OBJECT_FIELDS
+from dispatch.domain.statuses import (
+    MAX_CLIENT_REF_LENGTH,
+    MessageStatus,
+    RecordResult,
+    StepOutcome,
+    WorkflowStatus,
+)
 
 Timestamp = Annotated[
     str,
@@ -204,6 +211,29 @@ class GatewayMessage(ResponseModel):
     """An error API Gateway answers itself, before any function runs (e.g. no credentials)."""
 
     message: str = Field(examples=["Unauthorized"])
+
+
+# --- the status webhook ------------------------------------------------------------------------------
+
+
+class StatusWebhook(BaseModel):
+    """A Messages API v1 status webhook (only the fields we use; others are ignored).
+
+    The document's description of what `POST /webhooks/message-status` accepts. The function
+    itself parses bodies by hand (dispatch.domain.status_updates.parse_status_webhook, to keep
+    pydantic off its cold start); tests/unit/test_status_webhook_schema.py checks that both accept
+    and refuse the same bodies."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    message_uuid: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_UUID_LENGTH)]
+    status: MessageStatus
+    # An ISO 8601 string, as documented (pydantic alone would also take a number of seconds).
+    timestamp: Annotated[AwareDatetime, Strict()]
+    channel: Annotated[str, Field(max_length=MAX_CHANNEL_LENGTH)] | None = None
+    client_ref: Annotated[str, Field(max_length=MAX_CLIENT_REF_LENGTH)] | None = None
+    error: Annotated[dict[str, Any], Field(max_length=MAX_OBJECT_FIELDS)] | None = None
+    usage: Annotated[dict[str, Any], Field(max_length=MAX_OBJECT_FIELDS)] | None = None
 
 
 class StatusRecorded(ResponseModel):

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from dispatch.domain.statuses import StepOutcome, WorkflowStatus
 
-if TYPE_CHECKING:  # a function that publishes no callback does not import their models
-    from dispatch.integrations.callbacks import CallbackEvent
+if TYPE_CHECKING:  # a function that publishes no callback does not import them
+    from dispatch.integrations.callback_events import CallbackEvent
 
 
 class Clock(Protocol):

@@ -16,7 +16,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.clock import iso, utc_now
-from dispatch.integrations.callbacks import CallbackEvent, final_report_event
+from dispatch.integrations.callback_events import CallbackEvent, final_report_event
 from dispatch.observability import logger
 from dispatch.storage.workflow_repository import WorkflowRepository
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,8 +12,43 @@ from dispatch.domain.errors import WorkflowNotFound
 from dispatch.domain.ports import Clock, MessageSender, WorkflowStore
 from dispatch.domain.statuses import WorkflowStatus, client_ref
 from dispatch.domain.translate import to_messages_request
-from dispatch.domain.workflow_request import WorkflowStep
 from dispatch.observability import logger
+
+MAX_DISPATCH_UUID_LENGTH = 64
+
+
+class InvalidTaskInput(ValueError):
+    """A send task's input that is not a workflow's id and a step index (the task fails with
+    this error type; its message names the fields, never their values)."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{name} {reason}" for name, reason in errors))
+
+
+@dataclass(frozen=True)
+class SendTask:
+    """The task input the state machine passes: ids only (statemachine/workflow.asl.json)."""
+
+    dispatch_uuid: str
+    step_index: int
+
+    @classmethod
+    def from_input(cls, task: Any) -> SendTask:
+        """The task; InvalidTaskInput naming each field that is missing or malformed (other
+        fields, such as the execution's `last_step_index`, are ignored)."""
+        task = task if isinstance(task, dict) else {}
+        errors: list[tuple[str, str]] = []
+        dispatch_uuid, step_index = task.get("dispatch_uuid"), task.get("step_index")
+        if not isinstance(dispatch_uuid, str) or not 1 <= len(dispatch_uuid) <= MAX_DISPATCH_UUID_LENGTH:
+            errors.append(
+                ("dispatch_uuid", f"must be a string of 1 to {MAX_DISPATCH_UUID_LENGTH} characters")
+            )
+        if type(step_index) is not int or step_index < 0:
+            errors.append(("step_index", "must be a whole number of at least 0"))
+        if errors:
+            raise InvalidTaskInput(errors)
+        return cls(dispatch_uuid, step_index)
 
 
 @dataclass(frozen=True)
@@ -71,9 +107,8 @@ def send_step(
             return SendOutcome(accepted=False, wait_seconds=0)
         return SendOutcome(accepted=True, wait_seconds=wait_seconds, message_uuid=step.get("message_uuid"))
 
-    message = WorkflowStep.model_validate_json(workflow["messages"][step_index])
     request = to_messages_request(
-        message,
+        json.loads(workflow["messages"][step_index]),
         client_ref=client_ref(dispatch_uuid, step_index),
         webhook_url=workflow.get("status_webhook_url"),
     )

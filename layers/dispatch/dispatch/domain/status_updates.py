@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
-
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
 
 from dispatch.clock import iso, utc_now
-from dispatch.domain.errors import InvalidStatusWebhook, MalformedBody
+from dispatch.domain.errors import InvalidStatusWebhook
+from dispatch.domain.json_body import load_json
 from dispatch.domain.ports import Clock, Publish, StepDecided, WorkflowStore
 from dispatch.domain.status_errors import dispatch_error
 from dispatch.domain.statuses import (
@@ -23,7 +25,7 @@ from dispatch.domain.statuses import (
     parse_client_ref,
     rank,
 )
-from dispatch.integrations.callbacks import FINAL_STATUSES, final_report_event, status_event
+from dispatch.integrations.callback_events import FINAL_STATUSES, final_report_event, status_event
 from dispatch.observability import logger
 
 
@@ -40,32 +42,104 @@ class Wake(StrEnum):
 Ring = Callable[[str, Wake, str], object]
 
 
-class StatusWebhook(BaseModel):
+@dataclass(frozen=True)
+class StatusWebhook:
     """A Messages API v1 status webhook (only the fields we use; others are ignored)."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    # Bounds far above what the Messages API sends (a uuid, a channel name, its own 100-character
-    # client_ref limit, a few error and usage fields), so nothing unbounded reaches the table.
-    message_uuid: Annotated[str, Field(min_length=1, max_length=100)]
+    message_uuid: str
     status: MessageStatus
-    timestamp: AwareDatetime
-    channel: Annotated[str, Field(max_length=50)] | None = None
-    client_ref: Annotated[str, Field(max_length=MAX_CLIENT_REF_LENGTH)] | None = None
-    error: Annotated[dict[str, Any], Field(max_length=20)] | None = None
-    usage: Annotated[dict[str, Any], Field(max_length=20)] | None = None
+    timestamp: datetime
+    channel: str | None = None
+    client_ref: str | None = None
+    error: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
+
+
+# Bounds far above what the Messages API sends (a uuid, a channel name, its own 100-character
+# client_ref limit, a few error and usage fields), so nothing unbounded reaches the table. The
+# OpenAPI document declares the same rules (dispatch.api.schemas.StatusWebhook; a test compares
+# the two on generated bodies).
+MAX_MESSAGE_UUID_LENGTH = 100
+MAX_CHANNEL_LENGTH = 50
+MAX_OBJECT_FIELDS = 20
+_STATUS_VALUES = frozenset(status.value for status in MessageStatus)
+_STATUSES = ", ".join(status.value for status in MessageStatus)
 
 
 def parse_status_webhook(body: bytes | str) -> StatusWebhook:
     """The status a (signed) webhook body carries; MalformedBody when it is not JSON,
-    InvalidStatusWebhook naming every field that is not a status's."""
-    try:
-        return StatusWebhook.model_validate_json(body)
-    except ValidationError as error:
-        errors = error.errors()
-    if any(e["type"] == "json_invalid" for e in errors):
-        raise MalformedBody("The body is not valid JSON.")
-    raise InvalidStatusWebhook((".".join(str(part) for part in e["loc"]), e["msg"]) for e in errors)
+    InvalidStatusWebhook naming every field that is not a status's.
+
+    Hand-written rather than a pydantic model: this runs for every status of every message, and
+    pydantic would be the largest import of the function's cold start (docs/performance.md)."""
+    document = load_json(body)
+    if not isinstance(document, dict):
+        raise InvalidStatusWebhook([("body", "must be a JSON object")])
+    errors: list[tuple[str, str]] = []
+
+    def text(name: str, *, max_length: int, required: bool = False) -> str | None:
+        if name not in document:
+            if required:
+                errors.append((name, "is required"))
+            return None
+        value, min_length = document[name], 1 if required else 0
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not min_length <= len(value) <= max_length:
+            errors.append((name, f"must be a string of {min_length} to {max_length} characters"))
+            return None
+        return value
+
+    def small_object(name: str) -> dict[str, Any] | None:
+        value = document.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, dict) or len(value) > MAX_OBJECT_FIELDS:
+            errors.append((name, f"must be an object of at most {MAX_OBJECT_FIELDS} fields"))
+            return None
+        return value
+
+    message_uuid = text("message_uuid", max_length=MAX_MESSAGE_UUID_LENGTH, required=True)
+    status = document.get("status")
+    if "status" not in document:
+        errors.append(("status", "is required"))
+    elif not isinstance(status, str) or status not in _STATUS_VALUES:
+        errors.append(("status", f"must be one of {_STATUSES}"))
+    timestamp = _timestamp(document, errors)
+    channel = text("channel", max_length=MAX_CHANNEL_LENGTH)
+    client_ref = text("client_ref", max_length=MAX_CLIENT_REF_LENGTH)
+    error = small_object("error")
+    usage = small_object("usage")
+    if errors:
+        raise InvalidStatusWebhook(errors)
+    assert message_uuid is not None and isinstance(status, str) and timestamp is not None
+    return StatusWebhook(
+        message_uuid=message_uuid,
+        status=MessageStatus(status),
+        timestamp=timestamp,
+        channel=channel,
+        client_ref=client_ref,
+        error=error,
+        usage=usage,
+    )
+
+
+def _timestamp(document: dict[str, Any], errors: list[tuple[str, str]]) -> datetime | None:
+    """An ISO 8601 date and time with its UTC offset, as the Messages API sends it
+    (`2025-01-02T03:04:05.000Z`)."""
+    if "timestamp" not in document:
+        errors.append(("timestamp", "is required"))
+        return None
+    value = document["timestamp"]
+    parsed = None
+    if isinstance(value, str):
+        # Python reads a UTC designator only as "Z"; ISO 8601 (and pydantic) allow "z" too.
+        with suppress(ValueError):
+            parsed = datetime.fromisoformat(value[:-1] + "Z" if value.endswith("z") else value)
+    if parsed is None or parsed.tzinfo is None or parsed.utcoffset() is None:
+        errors.append(("timestamp", "must be an ISO 8601 date and time with its UTC offset"))
+        return None
+    return parsed
 
 
 def record_message_status(

@@ -32,7 +32,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from dispatch.domain.channels import CONTENT_TYPES, Channel, ContentType
+from dispatch.domain.channels import ADDRESS_FIELDS_BY_CHANNEL, CONTENT_TYPES, Channel, ContentType
 from dispatch.domain.destinations import ForbiddenDestination, check_callback_url
 from dispatch.domain.errors import BodyTooLarge, InvalidWorkflowRequest, MalformedBody, ParameterError
 
@@ -61,13 +61,6 @@ CONTENT_TYPES_BY_CHANNEL: dict[str, tuple[str, ...]] = {
     "sms": ("text",),
 }
 TEXT_LIMIT_BY_CHANNEL = {"messenger": 640, "sms": 1000, "viber_service_msg": 1000, "whatsapp": 4096}
-# The (from, to) endpoint field that addresses each channel: page/service ids or phone numbers.
-ADDRESS_FIELDS_BY_CHANNEL: dict[str, tuple[str, str]] = {
-    "messenger": ("id", "id"),
-    "viber_service_msg": ("id", "number"),
-    "sms": ("number", "number"),
-    "whatsapp": ("number", "number"),
-}
 # ASCII digits only: `\d` would also accept other scripts' digits.
 _E164 = re.compile(r"[1-9][0-9]{6,14}")
 # BCP 47 language[-region...]; `_` is accepted too since WhatsApp spells locales `en_GB`.
@@ -345,6 +338,13 @@ def parse_workflow_request(
         ]
     # Outside the except block, so the ValidationError (which holds the input) is not chained.
     raise InvalidWorkflowRequest(_merge(field_errors + rule_errors))
+
+
+def stored_message(step: WorkflowStep) -> str:
+    """What a workflow item keeps of a step to send it later (dispatch.domain.translate reads it
+    without models): the step as validated, keys as in the request, its failover settings and
+    absent fields left out."""
+    return step.model_dump_json(by_alias=True, exclude_none=True, exclude={"failover"})
 
 
 def step_summary(step: WorkflowStep) -> dict:

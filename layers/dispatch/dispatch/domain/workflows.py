@@ -29,7 +29,7 @@ def new_workflow_item(
     callback_url: str | None = None,
 ) -> dict[str, Any]:
     """The DynamoDB item of a new workflow: PII only in `messages`, never in `steps`."""
-    from dispatch.domain.workflow_request import step_summary  # loaded already: `request` is one
+    from dispatch.domain.workflow_request import step_summary, stored_message  # loaded: `request` is one
 
     now = iso(created_at)
     item: dict[str, Any] = {
@@ -49,10 +49,7 @@ def new_workflow_item(
             {k: v for k, v in step_summary(step).items() if v is not None} for step in request.workflow
         ],
         # What to send, without the failover settings (those live in `steps`).
-        "messages": [
-            step.model_dump_json(by_alias=True, exclude_none=True, exclude={"failover"})
-            for step in request.workflow
-        ],
+        "messages": [stored_message(step) for step in request.workflow],
     }
     if status_webhook_url:
         item["status_webhook_url"] = status_webhook_url

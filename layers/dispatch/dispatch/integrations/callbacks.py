@@ -31,74 +31,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from dispatch.clock import iso, utc_now
 from dispatch.domain.destinations import ForbiddenDestination, address_kind, resolve_public_address
 from dispatch.domain.status_errors import reported_error
-from dispatch.domain.statuses import WorkflowStatus
+from dispatch.integrations.callback_events import CallbackEvent
 from dispatch.integrations.signatures import sign_webhook
 from dispatch.observability import trace_http
 
 if TYPE_CHECKING:
     import requests
 
-FINAL_STATUSES = frozenset({WorkflowStatus.COMPLETED, WorkflowStatus.ERROR, WorkflowStatus.CANCELLED})
 # The final report's outcome of a message whose turn never came (the workflow ended before it).
 NOT_SENT = "not_sent"
 
 
-# -- events on the queue ------------------------------------------------------------------------
-
-
-class CallbackEvent(BaseModel):
-    """What producers enqueue: enough to build the callback later, nothing personal."""
-
-    kind: Literal["message_status", "final_report"]
-    event_id: str
-    dispatch_uuid: str
-    step_index: int | None = None
-    status: str | None = None
-    timestamp: str | None = None
-    message_uuid: str | None = None
-
-
-def status_event(
-    dispatch_uuid: str, step_index: int, *, status: str, timestamp: str, message_uuid: str
-) -> CallbackEvent:
-    return CallbackEvent(
-        kind="message_status",
-        event_id=f"{dispatch_uuid}:{step_index}:{status}",
-        dispatch_uuid=dispatch_uuid,
-        step_index=step_index,
-        status=status,
-        timestamp=timestamp,
-        message_uuid=message_uuid,
-    )
-
-
-def final_report_event(dispatch_uuid: str) -> CallbackEvent:
-    return CallbackEvent(kind="final_report", event_id=f"{dispatch_uuid}:final", dispatch_uuid=dispatch_uuid)
-
-
-class CallbackQueue:
-    """Puts events on the FIFO queue: one group per workflow, de-duplicated by event id."""
-
-    def __init__(self, sqs: Any, queue_url: str) -> None:
-        self._sqs = sqs
-        self._queue_url = queue_url
-
-    def publish(self, event: CallbackEvent, *, reason: str | None = None) -> None:
-        """Queue `event`; `reason` (as a message attribute) says why, on the dead-letter queue."""
-        attributes = {"reason": {"DataType": "String", "StringValue": reason[:256]}} if reason else {}
-        self._sqs.send_message(
-            QueueUrl=self._queue_url,
-            MessageBody=event.model_dump_json(exclude_none=True),
-            MessageGroupId=event.dispatch_uuid,
-            MessageDeduplicationId=event.event_id,
-            **({"MessageAttributes": attributes} if attributes else {}),
-        )
-
-
 # -- bodies the customer receives ---------------------------------------------------------------
-# Only the delivery function builds them: the producers (status webhook, cancel, reconciler)
-# import this module for the events, so these validators are built on first use, not at every
-# cold start (and requests is imported by delivery only, below).
+# Only the delivery function builds them (the producers import dispatch.integrations.callback_events).
 
 
 class CallbackBody(BaseModel):
@@ -393,7 +338,7 @@ def process_batch(
         delay = deferred_groups.get(group)
         if delay is None:
             try:
-                outcome = deliver_one(CallbackEvent.model_validate_json(record["body"])).outcome
+                outcome = deliver_one(CallbackEvent.from_json(record["body"])).outcome
             except Exception:  # e.g. DynamoDB unavailable: try again later, like a busy receiver
                 outcome = "retry"
             if outcome != "retry":
