@@ -9,7 +9,6 @@ from dispatch.api.resolver import (
     request_body,
     status_webhook_url,
 )
-from dispatch.api.schemas import WorkflowCreated
 from dispatch.aws import client, dynamodb_table
 from dispatch.domain.workflow_request import WorkflowRequest, parse_workflow_request
 from dispatch.domain.workflows import create_workflow
@@ -46,7 +45,8 @@ def handle_create_workflow():
         start=lambda: start(request, account_id),
     )
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return json_response(202, WorkflowCreated(dispatch_uuid=dispatch_uuid).body(), headers=headers)
+    # As dispatch.api.schemas.WorkflowCreated declares it.
+    return json_response(202, {"dispatch_uuid": dispatch_uuid}, headers=headers)
 
 
 def start(request: WorkflowRequest, account_id: str) -> str:

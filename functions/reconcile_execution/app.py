@@ -17,7 +17,7 @@ callbacks = CallbackQueue(client("sqs"), settings.callback_queue_url)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event, context):
-    change = ExecutionStatusEvent.model_validate(event).detail
+    change = ExecutionStatusEvent.from_event(event).detail
     result = reconcile_execution(change, workflows=workflows, publish=callbacks.publish)
     logger.info("Execution reconciled", extra={"execution_status": change.status, "result": result})
     if result is Reconciled.ENDED_IN_ERROR:

@@ -51,7 +51,7 @@ def test_an_event_carries_what_aws_puts_in_it():
     assert event["time"] == "2025-01-02T03:16:05Z"
     assert (event["detail"]["startDate"], event["detail"]["stopDate"]) == (1735787045678, 1735787765000)
     assert (event["detail"]["error"], event["detail"]["cause"]) == ("States.Runtime", "boom")
-    assert ExecutionStatusEvent.model_validate(event).detail.name == NAME
+    assert ExecutionStatusEvent.from_event(event).detail.name == NAME
 
 
 @pytest.mark.parametrize(

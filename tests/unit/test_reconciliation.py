@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from dynamodb import wait_for_status
 from fakes import DISPATCH_UUID, stored_canonical_workflow
-from pydantic import ValidationError
 
 from dispatch.clock import iso
 from dispatch.domain.reconciliation import (
     ExecutionStatusChange,
     ExecutionStatusEvent,
+    InvalidExecutionEvent,
     Reconciled,
     error_reason,
     reconcile_execution,
@@ -43,8 +43,8 @@ def set_on_workflow(table, **values) -> None:
 
 def change(status: str, error: str | None = None, name: str = DISPATCH_UUID) -> ExecutionStatusChange:
     return ExecutionStatusChange(
-        executionArn=MACHINE.replace(":stateMachine:", ":execution:") + f":{name}",
-        stateMachineArn=MACHINE,
+        execution_arn=MACHINE.replace(":stateMachine:", ":execution:") + f":{name}",
+        state_machine_arn=MACHINE,
         name=name,
         status=status,
         error=error,
@@ -139,16 +139,20 @@ def test_an_execution_of_no_known_workflow_changes_nothing(workflows):
 
 
 def test_the_reason_never_carries_the_cause():
-    failed = ExecutionStatusChange.model_validate(
+    failed = ExecutionStatusEvent.from_event(
         {
-            "executionArn": "arn:x",
-            "stateMachineArn": MACHINE,
-            "name": DISPATCH_UUID,
-            "status": "FAILED",
-            "error": "States.TaskFailed",
-            "cause": "free text that could say anything",
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": {
+                "executionArn": "arn:x",
+                "stateMachineArn": MACHINE,
+                "name": DISPATCH_UUID,
+                "status": "FAILED",
+                "error": "States.TaskFailed",
+                "cause": "free text that could say anything",
+            },
         }
-    )
+    ).detail
 
     assert error_reason(failed) == "execution failed (States.TaskFailed)"
 
@@ -190,7 +194,7 @@ def event(**detail: object) -> dict:
 
 
 def test_an_event_is_read_with_eventbridges_field_names() -> None:
-    read = ExecutionStatusEvent.model_validate(event())
+    read = ExecutionStatusEvent.from_event(event())
     assert (read.source, read.detail_type) == ("aws.states", "Step Functions Execution Status Change")
     assert (read.detail.execution_arn, read.detail.state_machine_arn) == (
         MACHINE.replace(":stateMachine:", ":execution:") + f":{DISPATCH_UUID}",
@@ -203,20 +207,36 @@ def test_an_event_is_read_with_eventbridges_field_names() -> None:
     )
 
 
-@pytest.mark.parametrize("missing", ["executionArn", "stateMachineArn", "name"])
+@pytest.mark.parametrize("missing", ["executionArn", "stateMachineArn", "name", "status"])
 def test_an_event_without_its_execution_arns_or_name_is_refused(missing) -> None:
     detail = event()["detail"]
     del detail[missing]
-    with pytest.raises(ValidationError):
-        ExecutionStatusEvent.model_validate(event() | {"detail": detail})
+    with pytest.raises(InvalidExecutionEvent):
+        ExecutionStatusEvent.from_event(event() | {"detail": detail})
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [{"name": 7}, {"status": None}, {"error": 1}, {"executionArn": ["arn"]}],
+    ids=["name", "status", "error", "executionArn"],
+)
+def test_an_event_with_a_field_of_another_type_is_refused_naming_it(malformed) -> None:
+    with pytest.raises(InvalidExecutionEvent, match=f"detail.{next(iter(malformed))} must be"):
+        ExecutionStatusEvent.from_event(event(**malformed))
+
+
+@pytest.mark.parametrize("envelope", [None, [], {"detail": "x"}, {"source": 1, "detail": {}}])
+def test_something_that_is_not_an_eventbridge_event_is_refused(envelope) -> None:
+    with pytest.raises(InvalidExecutionEvent):
+        ExecutionStatusEvent.from_event(envelope)
 
 
 @pytest.mark.parametrize(("length", "valid"), [(0, False), (1, True), (80, True), (81, False)])
 def test_an_execution_name_has_1_to_80_characters_as_step_functions_allows(length, valid) -> None:
     # The name is the workflow's dispatch_uuid; anything Step Functions could not have named is refused
     try:
-        ExecutionStatusEvent.model_validate(event(name="n" * length))
-    except ValidationError:
+        ExecutionStatusEvent.from_event(event(name="n" * length))
+    except InvalidExecutionEvent:
         assert not valid
     else:
         assert valid

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from dispatch.domain.status_errors import (
@@ -90,3 +92,15 @@ def test_an_odd_error_stores_only_what_it_can_read():
 def test_what_is_reported_always_has_a_reason():
     assert reported_error({}, "rejected") == {"code": None, "reason": "The message was rejected."}
     assert reported_error({"code": 1300, "reason": "Nope"}, "rejected") == {"code": 1300, "reason": "Nope"}
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [(Decimal(1300), 1300), (Decimal("1300.0"), 1300), (Decimal("1300.5"), None), (Decimal("NaN"), None)],
+)
+def test_a_code_read_back_from_dynamodb_as_a_decimal_is_still_reported(code, expected) -> None:
+    # DynamoDB returns every number as a Decimal: the code the status webhook stored comes back so.
+    assert reported_error({"code": code, "reason": "Not part of the provider network"}, "rejected") == {
+        "code": expected,
+        "reason": "Not part of the provider network",
+    }

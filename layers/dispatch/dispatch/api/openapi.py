@@ -18,13 +18,13 @@ from pydantic import BaseModel
 from pydantic.json_schema import DefsRef, GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
 from dispatch.api import schemas
+from dispatch.api.callbacks import FinalReport, MessageStatusCallback
 from dispatch.api.cursors import MAX_CURSOR_LENGTH
 from dispatch.api.examples import example_workflow
 from dispatch.api.resolver import IDEMPOTENCY_KEY_PATTERN, PROBLEM_JSON
 from dispatch.domain.statuses import WorkflowStatus
 from dispatch.domain.workflow_request import MAX_BODY_BYTES, MAX_BODY_DEPTH, MAX_STEPS, WorkflowRequest
 from dispatch.domain.workflows import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from dispatch.integrations.callbacks import FinalReport, MessageStatusCallback
 
 OPENAPI_PATH = "/v0.1/openapi.json"
 API_VERSION = "0.1"

@@ -11,9 +11,9 @@ stops its execution: ABORTED) or already ended in error is left as it is.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from dispatch.clock import iso, utc_now
 from dispatch.integrations.callback_events import CallbackEvent, final_report_event
@@ -24,27 +24,68 @@ from dispatch.storage.workflow_repository import WorkflowRepository
 ABNORMAL_ENDS = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 
 
-class ExecutionStatusChange(BaseModel):
+MAX_EXECUTION_NAME_LENGTH = 80  # Step Functions' limit
+
+
+class InvalidExecutionEvent(ValueError):
+    """An event that is not a Step Functions execution status change (the invocation fails)."""
+
+
+@dataclass(frozen=True)
+class ExecutionStatusChange:
     """The `detail` of an EventBridge "Step Functions Execution Status Change" event (only the
     fields we use). The execution's name is the workflow's dispatch_uuid."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    execution_arn: str = Field(alias="executionArn")
-    state_machine_arn: str = Field(alias="stateMachineArn")
-    name: str = Field(min_length=1, max_length=80)
+    execution_arn: str
+    state_machine_arn: str
+    name: str
     status: str
     error: str | None = None
 
 
-class ExecutionStatusEvent(BaseModel):
+@dataclass(frozen=True)
+class ExecutionStatusEvent:
     """The EventBridge envelope."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
     source: str
-    detail_type: str = Field(alias="detail-type")
+    detail_type: str
     detail: ExecutionStatusChange
+
+    @classmethod
+    def from_event(cls, event: Any) -> ExecutionStatusEvent:
+        """The event as EventBridge delivers it (other fields ignored); InvalidExecutionEvent
+        naming the first field that is missing or malformed."""
+        envelope = _object(event, "event")
+        detail = _object(envelope.get("detail"), "detail")
+        name = _text(detail, "name", "detail.")
+        if not 1 <= len(name) <= MAX_EXECUTION_NAME_LENGTH:
+            raise InvalidExecutionEvent(f"detail.name must be 1 to {MAX_EXECUTION_NAME_LENGTH} characters")
+        error = detail.get("error")
+        if error is not None and not isinstance(error, str):
+            raise InvalidExecutionEvent("detail.error must be a string")
+        return cls(
+            source=_text(envelope, "source"),
+            detail_type=_text(envelope, "detail-type"),
+            detail=ExecutionStatusChange(
+                execution_arn=_text(detail, "executionArn", "detail."),
+                state_machine_arn=_text(detail, "stateMachineArn", "detail."),
+                name=name,
+                status=_text(detail, "status", "detail."),
+                error=error,
+            ),
+        )
+
+
+def _object(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidExecutionEvent(f"{name} must be an object")
+    return value
+
+
+def _text(values: dict[str, Any], name: str, prefix: str = "") -> str:
+    if not isinstance(values.get(name), str):
+        raise InvalidExecutionEvent(f"{prefix}{name} must be a string")
+    return values[name]
 
 
 class Reconciled(StrEnum):

@@ -13,6 +13,7 @@ PSID are masked, and it is cut to MAX_REASON_LENGTH characters.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 MAX_REASON_LENGTH = 200
@@ -26,6 +27,8 @@ _LONG_NUMBER = re.compile(r"\+?[0-9](?:[ -]?[0-9]){5,}")
 def _code(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        value = int(value)  # a code stored before, as DynamoDB returns numbers
     if isinstance(value, int):
         return value if 0 <= value < 10**9 else None
     if isinstance(value, str) and _CODE.fullmatch(value.strip()):

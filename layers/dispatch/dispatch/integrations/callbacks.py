@@ -1,16 +1,19 @@
 """Callbacks to the customer: a signed status callback for every status of every message, and
 one final report per workflow.
 
-Producers (the status webhook, the state machine, cancel) put small *events* on an SQS FIFO
-queue, grouped by dispatch_uuid so that a workflow's callbacks are delivered in order. Events
-hold ids and statuses only (no PII); the delivery function builds the body from DynamoDB, signs
-it the way Vonage signs its webhooks, and POSTs it. Timeouts, 429 and 5xx are retried with
-exponential backoff (by message visibility, not by sleeping) for hours, then the event goes to a
-dead-letter queue. Delivery is at least once: every body carries a stable `event_id`.
+Producers (the status webhook, the state machine, cancel) put small *events*
+(dispatch.integrations.callback_events) on an SQS FIFO queue, grouped by dispatch_uuid so that a
+workflow's callbacks are delivered in order. Events hold ids and statuses only (no PII); the
+delivery function builds the body from DynamoDB, signs it the way Vonage signs its webhooks, and
+POSTs it. Timeouts, 429 and 5xx are retried with exponential backoff (by message visibility, not
+by sleeping) for hours, then the event goes to a dead-letter queue. Delivery is at least once:
+every body carries a stable `event_id`.
 
 Callbacks only go to public addresses (dispatch.domain.destinations): the URL's name is resolved,
 every address checked, and the connection made to the checked address. A URL aimed inward is
 dead-lettered at once, with its reason, never retried.
+
+The bodies are what dispatch.api.callbacks (the OpenAPI document's `webhooks`) declares.
 
 Every workflow's final report goes through here, callback URL or not: the first time it is
 stored is when the workflow's outcome is counted (metrics, see dispatch.domain.outcomes).
@@ -20,13 +23,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from ipaddress import ip_address
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.destinations import ForbiddenDestination, address_kind, resolve_public_address
@@ -43,149 +45,66 @@ NOT_SENT = "not_sent"
 
 
 # -- bodies the customer receives ---------------------------------------------------------------
-# Only the delivery function builds them (the producers import dispatch.integrations.callback_events).
+# Built field by field as the models of dispatch.api.callbacks (the OpenAPI document's) declare
+# them: the same fields in the same order, absent values left out.
 
 
-class CallbackBody(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+def _present(**fields: Any) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
 
 
-class Usage(CallbackBody):
-    currency: str
-    price: str
-
-
-class Endpoint(CallbackBody):
-    """`to` / `from` as the workflow was created with them (v0.1 shape)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    number: str | None = None
-    id: str | None = None
-
-
-class StatusError(CallbackBody):
-    """Why the message failed, as Dispatch v0.1 shapes it: `{"code": 1300, "reason": "..."}`."""
-
-    code: int | None = Field(
-        default=None, description="The Messages API error code (absent when the provider gave none)"
-    )
-    reason: str = Field(description="What the provider said, digits that could be a number masked")
-
-
-class Link(CallbackBody):
-    href: str
-
-
-class WorkflowLink(Link):
-    dispatch_uuid: str
-
-
-class StatusLinks(CallbackBody):
-    workflow: WorkflowLink
-
-
-class MessageStatusCallback(CallbackBody):
-    """A message's status, as the Messages API reported it, plus a link back to its workflow."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    event_id: str = Field(description="Stable across retries: use it to drop duplicates.")
-    message_uuid: str
-    to: Endpoint
-    from_: Endpoint = Field(alias="from")
-    timestamp: str
-    status: Literal["submitted", "delivered", "read", "rejected", "undeliverable"]
-    channel: str
-    error: StatusError | None = None
-    usage: Usage | None = None
-    links: StatusLinks = Field(alias="_links")
-
-
-class ReportedMessage(CallbackBody):
-    message_uuid: str | None = None
-    href: str | None = None
-    channel: str
-    status: str | None = None
-    outcome: str | None = Field(
-        default=None,
-        description="Why the workflow moved on (expired, send_failed, rejected, undeliverable), "
-        "condition_met, cancelled, or not_sent (the workflow ended before this message's turn: "
-        "it has no message_uuid).",
-    )
-    usage: Usage | None = None
-
-
-class ReportLinks(CallbackBody):
-    workflow: Link
-    messages: list[ReportedMessage]
-
-
-class FinalReport(CallbackBody):
-    """Sent once per workflow when it ends."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    event_id: str = Field(description="Stable across retries: use it to drop duplicates.")
-    dispatch_uuid: str
-    template: str
-    status: Literal["completed", "error", "cancelled"]
-    error_reason: str | None = Field(
-        default=None, description="Why it ended in error when no message status explains it."
-    )
-    timestamp: str
-    usage: Usage | None = Field(default=None, description="Total of the messages' usage.")
-    links: ReportLinks = Field(alias="_links")
-
-
-def _usage(value: dict[str, Any] | None) -> Usage | None:
+def _usage(value: dict[str, Any] | None) -> dict[str, str] | None:
+    """callbacks.Usage: what a message cost, when the Messages API said."""
     if not value or "price" not in value or "currency" not in value:
         return None
-    return Usage(currency=str(value["currency"]), price=str(value["price"]))
+    return {"currency": str(value["currency"]), "price": str(value["price"])}
 
 
-def _total_usage(steps: list[dict[str, Any]]) -> Usage | None:
+def _total_usage(steps: list[dict[str, Any]]) -> dict[str, str] | None:
     usages = [u for u in (_usage(step.get("usage")) for step in steps) if u]
     if not usages:
         return None
     try:
-        total = sum((Decimal(u.price) for u in usages), Decimal(0))
+        total = sum((Decimal(u["price"]) for u in usages), Decimal(0))
     except InvalidOperation:
         return None
-    return Usage(currency=usages[0].currency, price=str(total))
+    return {"currency": usages[0]["currency"], "price": str(total)}
 
 
 def _timestamp(value: str) -> str:
     return iso(datetime.fromisoformat(value))
 
 
+def _endpoint(value: dict[str, Any]) -> dict[str, Any]:
+    """callbacks.Endpoint: `to` / `from` as the workflow was created with them (v0.1 shape)."""
+    return _present(type=value["type"], number=value.get("number"), id=value.get("id"))
+
+
 def status_callback_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[str, Any]:
+    """callbacks.MessageStatusCallback: a message's status, as the Messages API reported it."""
     index = event.step_index or 0
     step, message = workflow["steps"][index], json.loads(workflow["messages"][index])
     error = step.get("status_error") if event.status in ("rejected", "undeliverable") else None
-    body = MessageStatusCallback(
+    reported = reported_error(error, event.status) if error else None
+    dispatch_uuid = workflow["dispatch_uuid"]
+    return _present(
         event_id=event.event_id,
         message_uuid=event.message_uuid or step.get("message_uuid") or "",
-        to=Endpoint(**message["to"]),
-        from_=Endpoint(**message["from"]),
+        to=_endpoint(message["to"]),
+        **{"from": _endpoint(message["from"])},
         timestamp=_timestamp(event.timestamp or step.get("status_at") or iso(utc_now())),
-        status=cast(Any, event.status),  # a message_status event has one; the model checks it
+        status=event.status,
         channel=step["channel"],
-        error=StatusError(**reported_error(error, event.status)) if error else None,
+        error=reported and _present(code=reported["code"], reason=reported["reason"]),
         usage=_usage(step.get("usage")),
-        links=StatusLinks(
-            workflow=WorkflowLink(
-                dispatch_uuid=workflow["dispatch_uuid"], href=f"/v0.1/workflows/{workflow['dispatch_uuid']}"
-            )
-        ),
+        _links={"workflow": {"href": f"/v0.1/workflows/{dispatch_uuid}", "dispatch_uuid": dispatch_uuid}},
     )
-    return body.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def final_report_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[str, Any]:
+    """callbacks.FinalReport: sent once per workflow, when it ends."""
     steps = workflow["steps"]
-    report = FinalReport(
+    return _present(
         event_id=event.event_id,
         dispatch_uuid=workflow["dispatch_uuid"],
         template=workflow["template"],
@@ -193,10 +112,10 @@ def final_report_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[st
         error_reason=workflow.get("error_reason"),
         timestamp=_timestamp(workflow.get("finished_at") or workflow["updated_at"]),
         usage=_total_usage(steps),
-        links=ReportLinks(
-            workflow=Link(href=f"/v0.1/workflows/{workflow['dispatch_uuid']}"),
-            messages=[
-                ReportedMessage(
+        _links={
+            "workflow": {"href": f"/v0.1/workflows/{workflow['dispatch_uuid']}"},
+            "messages": [
+                _present(
                     message_uuid=step.get("message_uuid"),
                     href=f"/v0.1/messages/{step['message_uuid']}" if step.get("message_uuid") else None,
                     channel=step["channel"],
@@ -206,20 +125,18 @@ def final_report_body(event: CallbackEvent, workflow: dict[str, Any]) -> dict[st
                 )
                 for step in steps
             ],
-        ),
+        },
     )
-    return report.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 # -- delivery -------------------------------------------------------------------------------------
 
 
-class Delivery(BaseModel):
+@dataclass(frozen=True)
+class Delivery:
     """What became of one delivery attempt. `skipped`: the workflow has no callback URL (its final
     report still counts its outcome); `dead_letter` is final, for a destination callbacks must
     never go to (the event is put on the dead-letter queue with `detail` as the reason)."""
-
-    model_config = ConfigDict(defer_build=True)
 
     outcome: Literal["delivered", "retry", "dropped", "skipped", "dead_letter"]
     detail: str = ""
