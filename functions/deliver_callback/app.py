@@ -2,7 +2,7 @@
 
 import functools
 
-from dispatch.aws import client, dynamodb_table
+from dispatch.aws import dynamodb_table, lazy_client
 from dispatch.domain.outcomes import workflow_measurements
 from dispatch.integrations.callback_events import CallbackEvent, CallbackQueue
 from dispatch.integrations.callbacks import (
@@ -21,7 +21,7 @@ settings = DeliverCallbackSettings.from_environ()
 table = dynamodb_table(settings.table_name)
 workflows = WorkflowRepository(table)
 accounts = AccountRepository(table)
-sqs = client("sqs")
+sqs = lazy_client("sqs")  # only to retry later or dead-letter: made on first use
 dead_letters = CallbackQueue(sqs, settings.callback_dead_letter_queue_url)
 post = functools.partial(post_to_public_address, allow_loopback=settings.allow_http_loopback_callbacks)
 

@@ -1,7 +1,7 @@
 """EventBridge target: Step Functions execution status changes (FAILED, TIMED_OUT, ABORTED) of the
 workflow state machine. Ends a workflow its execution left in progress, and reports it."""
 
-from dispatch.aws import client, dynamodb_table
+from dispatch.aws import dynamodb_table, lazy_client
 from dispatch.domain.reconciliation import ExecutionStatusEvent, Reconciled, reconcile_execution
 from dispatch.integrations.callback_events import CallbackQueue
 from dispatch.observability import Metric, count, logger, metrics, tracer
@@ -10,7 +10,7 @@ from dispatch.storage.workflow_repository import WorkflowRepository
 
 settings = ReconcileExecutionSettings.from_environ()
 workflows = WorkflowRepository(dynamodb_table(settings.table_name))
-callbacks = CallbackQueue(client("sqs"), settings.callback_queue_url)
+callbacks = CallbackQueue(lazy_client("sqs"), settings.callback_queue_url)  # made on first use
 
 
 @logger.inject_lambda_context(correlation_id_path="detail.name")

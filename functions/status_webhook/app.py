@@ -1,7 +1,7 @@
 """POST /webhooks/message-status: verify a signed Messages API status and record it."""
 
 from dispatch.api.resolver import json_response, new_resolver, request_body
-from dispatch.aws import client, dynamodb_table, get_secret
+from dispatch.aws import dynamodb_table, get_secret, lazy_client
 from dispatch.clock import utc_now
 from dispatch.domain.errors import InvalidSignature
 from dispatch.domain.status_updates import parse_status_webhook, record_message_status
@@ -14,8 +14,9 @@ from dispatch.storage.workflow_repository import WorkflowRepository
 
 settings = StatusWebhookSettings.from_environ()
 workflows = WorkflowRepository(dynamodb_table(settings.table_name))
-callbacks = CallbackQueue(client("sqs"), settings.callback_queue_url)
-executions = ExecutionWaker(client("stepfunctions"))
+# Made on first use: most statuses publish no callback and decide no step.
+callbacks = CallbackQueue(lazy_client("sqs"), settings.callback_queue_url)
+executions = ExecutionWaker(lazy_client("stepfunctions"))
 app = new_resolver(authenticated=False)
 
 

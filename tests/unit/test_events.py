@@ -192,7 +192,7 @@ def reconcile_rule_pattern() -> dict[str, Any]:
 
 def test_reconcile_event_is_a_failed_execution_of_the_sample_workflow_that_its_rule_matches():
     raw = load_event("reconcile_execution")
-    event = ExecutionStatusEvent.model_validate(raw)
+    event = ExecutionStatusEvent.from_event(raw)
     pattern = reconcile_rule_pattern()
 
     assert raw["source"] in pattern["source"]

@@ -3,7 +3,6 @@ the real WorkflowRepository on moto."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -295,7 +294,7 @@ def test_a_status_of_another_message_is_not_stored_against_a_step(workflows, tab
     workflows.record_send_accepted(DISPATCH_UUID, 0, MESSAGE_UUIDS[0], "2025-01-02T03:05:01.000Z", 0)
     before = items(table)
     # When a status of message B claims step 0 by client_ref
-    read = dataclasses.replace(webhook("read"), message_uuid=MESSAGE_UUIDS[1])
+    read = webhook("read")._replace(message_uuid=MESSAGE_UUIDS[1])
     result = record_message_status(read, workflows=workflows, now=lambda: NOW)
     # Then it is not stored against step 0
     assert result is RecordResult.UNKNOWN_MESSAGE

@@ -9,8 +9,8 @@ that every metric they read is emitted here, with the same dimensions).
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -84,8 +84,7 @@ def record_by_channel(
     one.flush_metrics()
 
 
-@dataclass(frozen=True)
-class Measurement:
+class Measurement(NamedTuple):
     """One value of a metric, for code that decides what to measure without publishing it."""
 
     metric: Metric

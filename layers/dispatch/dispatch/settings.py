@@ -1,4 +1,4 @@
-"""Each function's configuration: a frozen dataclass read from its environment variables.
+"""Each function's configuration: a read-only object read from its environment variables.
 
 A handler builds its settings once, at import (`CreateWorkflowSettings.from_environ()`), so a
 missing variable or a malformed number fails the function's start with a message that names the
@@ -14,13 +14,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, field, fields
 from datetime import timedelta
 from typing import Any, Self
 
 from dispatch.integrations.signatures import DEFAULT_MAX_AGE_SECONDS
 
-_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")  # ASCII digits: `\d` takes other scripts' too
 # What a flag may be set to (case-insensitive), as pydantic and most tools read booleans.
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
@@ -57,22 +56,46 @@ def flag(value: str) -> bool:
     return lowered in _TRUE
 
 
-def variable(name: str, parse: Callable[[str], Any] = text, default: Any = MISSING) -> Any:
-    """A settings field read from environment variable `name` with `parse` (required when it has
-    no default)."""
-    return field(default=default, metadata={"variable": name, "parse": parse})
+class Variable:
+    """A setting read from environment variable `name` with `parse`, required unless it has a
+    default. The value lives on each settings object; the class keeps how to read it."""
+
+    def __init__(self, name: str, parse: Callable[[str], Any], default: Any) -> None:
+        self.name, self.parse, self.default = name, parse, default
+
+    @property
+    def required(self) -> bool:
+        return self.default is _REQUIRED
 
 
-@dataclass(frozen=True, kw_only=True)
+_REQUIRED = object()
+
+
+def variable(name: str, parse: Callable[[str], Any] = text, default: Any = _REQUIRED) -> Any:
+    """Declares a setting (typed by its annotation): `table_name: str = variable("TABLE_NAME")`."""
+    return Variable(name, parse, default)
+
+
 class FunctionSettings:
-    """What every function reads: the one DynamoDB table."""
+    """What every function reads: the one DynamoDB table. Read-only once read.
+
+    Plain classes rather than dataclasses: a dataclass costs about a millisecond to define (it
+    compiles its methods), and every function defines these at each cold start."""
 
     table_name: str = variable("TABLE_NAME")
 
     @classmethod
+    def _settings(cls) -> dict[str, Variable]:
+        """Attribute name -> its Variable, the base class's first."""
+        found: dict[str, Variable] = {}
+        for klass in reversed(cls.__mro__):
+            found.update((name, value) for name, value in vars(klass).items() if isinstance(value, Variable))
+        return found
+
+    @classmethod
     def variables(cls) -> dict[str, bool]:
         """Each variable the settings read -> whether it is required."""
-        return {f.metadata["variable"]: f.default is MISSING for f in fields(cls)}
+        return {setting.name: setting.required for setting in cls._settings().values()}
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -81,43 +104,47 @@ class FunctionSettings:
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         errors: list[tuple[str, str]] = []
-        for setting in fields(cls):
-            name = setting.metadata["variable"]
-            if name not in environ:
-                if setting.default is MISSING:
-                    errors.append((name, "is required"))
+        for attribute, setting in cls._settings().items():
+            if setting.name not in environ:
+                if setting.required:
+                    errors.append((setting.name, "is required"))
+                values[attribute] = setting.default
                 continue
             try:
-                values[setting.name] = setting.metadata["parse"](environ[name])
+                values[attribute] = setting.parse(environ[setting.name])
             except ValueError as error:
-                errors.append((name, str(error)))
+                errors.append((setting.name, str(error)))
         if errors:
             raise SettingsError(errors)
-        return cls(**values)
+        settings = cls()
+        settings.__dict__.update(values)
+        return settings
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"settings are read-only: {name} cannot be set")
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
+        return f"{type(self).__name__}({values})"
 
 
-@dataclass(frozen=True, kw_only=True)
 class AuthorizerSettings(FunctionSettings):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
 class GetWorkflowSettings(FunctionSettings):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
 class ListWorkflowsSettings(FunctionSettings):
     # The Secrets Manager secret whose value signs the listing's cursors (generated by the stack).
     cursor_secret_arn: str = variable("CURSOR_SECRET_ARN")
 
 
-@dataclass(frozen=True, kw_only=True)
 class GetMessageSettings(FunctionSettings):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
 class CreateWorkflowSettings(FunctionSettings):
     state_machine_arn: str = variable("STATE_MACHINE_ARN")
     retention_days: int = variable("RETENTION_DAYS", positive_integer, 30)
@@ -132,20 +159,17 @@ class CreateWorkflowSettings(FunctionSettings):
         return timedelta(days=self.retention_days)
 
 
-@dataclass(frozen=True, kw_only=True)
 class CancelWorkflowSettings(FunctionSettings):
     state_machine_arn: str = variable("STATE_MACHINE_ARN")
     callback_queue_url: str = variable("CALLBACK_QUEUE_URL")
 
 
-@dataclass(frozen=True, kw_only=True)
 class SendMessageSettings(FunctionSettings):
     messages_api_base_url: str = variable("MESSAGES_API_BASE_URL")
     messages_api_secret_name: str = variable("MESSAGES_API_SECRET_NAME")
     final_status_timeout_seconds: int = variable("FINAL_STATUS_TIMEOUT_SECONDS", positive_integer, 86400)
 
 
-@dataclass(frozen=True, kw_only=True)
 class StatusWebhookSettings(FunctionSettings):
     webhook_signature_secret_name: str = variable("WEBHOOK_SIGNATURE_SECRET_NAME")
     # Providers retry a status with its original signature (Vonage: for 24 h); an hour's margin.
@@ -156,12 +180,10 @@ class StatusWebhookSettings(FunctionSettings):
     callback_queue_url: str = variable("CALLBACK_QUEUE_URL")
 
 
-@dataclass(frozen=True, kw_only=True)
 class ReconcileExecutionSettings(FunctionSettings):
     callback_queue_url: str = variable("CALLBACK_QUEUE_URL")
 
 
-@dataclass(frozen=True, kw_only=True)
 class DeliverCallbackSettings(FunctionSettings):
     callback_queue_url: str = variable("CALLBACK_QUEUE_URL")
     callback_retry_base_seconds: int = variable("CALLBACK_RETRY_BASE_SECONDS", positive_integer, 5)

@@ -5,7 +5,7 @@ Which error gets which problem is decided in one place, dispatch.api.resolver.pr
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from dispatch.domain.errors import ParameterError
@@ -13,16 +13,23 @@ from dispatch.domain.errors import ParameterError
 ERRORS_BASE = "https://developer.vonage.com/api-errors"
 
 
-@dataclass
 class Problem:
-    """An error the API answers with: HTTP status plus a problem body."""
+    """An error the API answers with: HTTP status plus a problem body. `instance` names this
+    occurrence (clients quote it; our logs carry it)."""
 
-    status: int
-    title: str
-    detail: str
-    type: str = f"{ERRORS_BASE}#internal-error"
-    invalid_parameters: list[ParameterError] = field(default_factory=list)
-    instance: str = field(default_factory=lambda: str(uuid.uuid4()))
+    def __init__(
+        self,
+        *,
+        status: int,
+        title: str,
+        detail: str,
+        type: str = f"{ERRORS_BASE}#internal-error",
+        invalid_parameters: Sequence[ParameterError] = (),
+        instance: str | None = None,
+    ) -> None:
+        self.status, self.title, self.detail, self.type = status, title, detail, type
+        self.invalid_parameters = list(invalid_parameters)
+        self.instance = instance or str(uuid.uuid4())
 
     def body(self) -> dict[str, Any]:
         """The problem body, as `dispatch.api.schemas.Problem` (the OpenAPI document) declares it

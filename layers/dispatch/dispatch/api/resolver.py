@@ -17,9 +17,9 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from dispatch.api.problems import (
     Problem,
@@ -55,12 +55,11 @@ from dispatch.observability import logger
 PROBLEM_JSON = "application/problem+json"
 
 
-@dataclass
-class Response:
+class Response(NamedTuple):
     status_code: int
     body: str
     content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = MappingProxyType({})
 
     def as_http_api_result(self) -> dict[str, Any]:
         """The Lambda result an HTTP API (payload 2.0) expects, as Powertools builds it."""

@@ -8,9 +8,10 @@ events' model is named for type checkers only): the arrows point from the adapte
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from dispatch.domain.statuses import StepOutcome, WorkflowStatus
 
@@ -41,7 +42,7 @@ class WorkflowStore(Protocol):
     ) -> None: ...
 
     def record_send_failed(
-        self, dispatch_uuid: str, step_index: int, error: dict[str, Any], now: str
+        self, dispatch_uuid: str, step_index: int, error: Mapping[str, Any], now: str
     ) -> None: ...
 
     def find_step_by_message_uuid(self, message_uuid: str) -> tuple[str, int] | None: ...
@@ -107,8 +108,12 @@ class Executions(Protocol):
     def stop(self, dispatch_uuid: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class SendResult:
+# The values below are NamedTuples rather than dataclasses: they are defined at every cold start
+# of the hot path, and a dataclass costs about a millisecond to define (docs/performance.md).
+NO_ERROR: Mapping[str, Any] = MappingProxyType({})
+
+
+class SendResult(NamedTuple):
     """What became of one send through the Messages API."""
 
     accepted: bool
@@ -116,7 +121,7 @@ class SendResult:
     # True when the request may have reached the provider but no answer came back: the
     # message may have gone out, so it must not be sent again.
     unknown: bool = False
-    error: dict[str, Any] = field(default_factory=dict)
+    error: Mapping[str, Any] = NO_ERROR
 
 
 class MessageSender(Protocol):
@@ -131,8 +136,7 @@ class Publish(Protocol):
     def __call__(self, event: CallbackEvent) -> None: ...
 
 
-@dataclass(frozen=True)
-class StepDecided:
+class StepDecided(NamedTuple):
     """A step decided by our own conditional write, with the task token it took from the item
     (None when the execution had not stored one yet, or it belongs to another step)."""
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.errors import WorkflowNotFound
@@ -26,8 +25,7 @@ class InvalidTaskInput(ValueError):
         super().__init__("; ".join(f"{name} {reason}" for name, reason in errors))
 
 
-@dataclass(frozen=True)
-class SendTask:
+class SendTask(NamedTuple):
     """The task input the state machine passes: ids only (statemachine/workflow.asl.json)."""
 
     dispatch_uuid: str
@@ -51,8 +49,7 @@ class SendTask:
         return cls(dispatch_uuid, step_index)
 
 
-@dataclass(frozen=True)
-class SendOutcome:
+class SendOutcome(NamedTuple):
     """What the state machine needs to go on: no message content, no recipient. `provider`
     says what the Messages API did with this attempt, for metrics: "accepted", "refused" (a
     final 4xx), "error" (5xx, 429 or no connection after the retries, or no answer in time), or
@@ -131,7 +128,7 @@ def send_step(
     return SendOutcome(accepted=False, wait_seconds=0, provider=_failure_kind(result.error))
 
 
-def _failure_kind(error: dict[str, Any]) -> str:
+def _failure_kind(error: Mapping[str, Any]) -> str:
     """ "refused" for a final 4xx answer (this message, or our credentials), "error" when the
     provider could not take it (5xx, 429 or no connection, after the client's retries)."""
     status = error.get("http_status")

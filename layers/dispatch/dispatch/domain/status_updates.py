@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from dispatch.clock import iso, utc_now
 from dispatch.domain.errors import InvalidStatusWebhook
@@ -42,8 +41,7 @@ class Wake(StrEnum):
 Ring = Callable[[str, Wake, str], object]
 
 
-@dataclass(frozen=True)
-class StatusWebhook:
+class StatusWebhook(NamedTuple):
     """A Messages API v1 status webhook (only the fields we use; others are ignored)."""
 
     message_uuid: str

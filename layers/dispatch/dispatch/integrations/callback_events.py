@@ -2,15 +2,14 @@
 
 The status webhook, the state machine's final report, cancel and the reconciler enqueue these;
 only the delivery function builds and POSTs the bodies. Events hold ids and statuses only (no
-PII). Plain dataclasses: the producers include the hot path (every status webhook), which
-imports nothing it does not use.
+PII). No models: the producers include the hot path (every status webhook), which imports
+nothing it does not use.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from dispatch.domain.statuses import WorkflowStatus
 
@@ -19,8 +18,7 @@ EVENT_KINDS = ("message_status", "final_report")
 _OPTIONAL_TEXT = ("status", "timestamp", "message_uuid")
 
 
-@dataclass(frozen=True)
-class CallbackEvent:
+class CallbackEvent(NamedTuple):
     """What producers enqueue: enough to build the callback later, nothing personal."""
 
     kind: Literal["message_status", "final_report"]
@@ -33,7 +31,7 @@ class CallbackEvent:
 
     def to_json(self) -> str:
         """The queue message's body (fields that are None left out)."""
-        return json.dumps({k: v for k, v in asdict(self).items() if v is not None}, separators=(",", ":"))
+        return json.dumps({k: v for k, v in self._asdict().items() if v is not None}, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, body: str) -> CallbackEvent:

@@ -21,9 +21,8 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from dispatch.domain.credentials import parse_bearer
 from dispatch.domain.errors import InvalidSignature
@@ -137,8 +136,7 @@ class InvalidSecretValue(ValueError):
     """The stored signature secret has neither accepted shape."""
 
 
-@dataclass(frozen=True)
-class SignatureSecrets:
+class SignatureSecrets(NamedTuple):
     """The webhook signature secret as stored: a plain string, or during a rotation the JSON
     {"current": "...", "previous": "...", "previous_until": "<ISO 8601 time>"}. The previous
     secret is accepted until `previous_until` (or until it is removed, without one), so statuses

@@ -18,6 +18,7 @@ retried Lambdas) can race safely: whichever lands first wins, the others become 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -132,7 +133,7 @@ class WorkflowRepository:
         )
 
     def record_send_failed(
-        self, dispatch_uuid: str, step_index: int, error: dict[str, Any], now: str
+        self, dispatch_uuid: str, step_index: int, error: Mapping[str, Any], now: str
     ) -> None:
         """The provider refused the message: the step's outcome is send_failed (unless something
         decided the step first), which also ends the state machine's wait on it at once."""
@@ -144,7 +145,7 @@ class WorkflowRepository:
             f"{step}.outcome_at = if_not_exists({step}.outcome_at, :now), updated_at = :now",
             ExpressionAttributeValues={
                 ":failed": "failed",
-                ":error": error,
+                ":error": dict(error),
                 ":send_failed": StepOutcome.SEND_FAILED.value,
                 ":now": now,
             },
