@@ -6,6 +6,9 @@ start, before its first model is built). Only the functions that need it load it
 workflow validates the Dispatch request with it, and the OpenAPI document is generated from the
 models. Every other function reads and writes JSON by hand, checked against the same models by
 tests/unit/test_response_contracts.py and tests/unit/test_status_webhook_schema.py.
+
+No function imports requests at its cold start either: sends POST with urllib3 (which botocore
+has loaded), and the delivery function loads requests with its first callback.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from test_settings import ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
 NEEDS_PYDANTIC = {"create_workflow", "openapi"}
-SENDS_HTTP = {"send_message"}  # requests, at import; the delivery function loads it on first use
 WATCHED = (
     "pydantic",
     "pydantic_core",
@@ -56,9 +58,5 @@ def imported_by(function: str) -> set[str]:
 
 @pytest.mark.parametrize("function", sorted(ENVIRONMENT))
 def test_each_function_imports_only_what_its_path_needs(function: str) -> None:
-    expected = set()
-    if function in NEEDS_PYDANTIC:
-        expected |= {"pydantic", "pydantic_core"}
-    if function in SENDS_HTTP:
-        expected.add("requests")
+    expected = {"pydantic", "pydantic_core"} if function in NEEDS_PYDANTIC else set()
     assert imported_by(function) == expected

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-import requests
+import urllib3
 
 from dispatch.integrations.messages_api import MessagesApiClient, SendResult
 
@@ -109,14 +109,14 @@ def closed_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-class CountingSession(requests.Session):
+class CountingPool(urllib3.PoolManager):
     def __init__(self) -> None:
         super().__init__()
         self.posts = 0
 
-    def post(self, *args, **kwargs):
+    def urlopen(self, method, url, *args, **kwargs):
         self.posts += 1
-        return super().post(*args, **kwargs)
+        return super().urlopen(method, url, *args, **kwargs)
 
 
 class Sleeps(list):
@@ -126,11 +126,11 @@ class Sleeps(list):
         self.append(seconds)
 
 
-def client(base_url: str, **options) -> tuple[MessagesApiClient, CountingSession, Sleeps]:
-    session, sleeps = CountingSession(), Sleeps()
+def client(base_url: str, **options) -> tuple[MessagesApiClient, CountingPool, Sleeps]:
+    pool, sleeps = CountingPool(), Sleeps()
     options.setdefault("timeout", (1, 3))
-    messages = MessagesApiClient(base_url, API_KEY, API_SECRET, session=session, sleep=sleeps, **options)
-    return messages, session, sleeps
+    messages = MessagesApiClient(base_url, API_KEY, API_SECRET, pool=pool, sleep=sleeps, **options)
+    return messages, pool, sleeps
 
 
 # -- accepted ----------------------------------------------------------------------------------
@@ -275,3 +275,23 @@ def test_a_connection_dropped_after_the_request_is_an_unknown_outcome_and_not_re
     assert result.unknown is True
     assert result.accepted is False
     assert (session.posts, len(scripted.requests), sleeps) == (1, 1, [])
+
+
+def test_a_failed_tls_handshake_never_sent_the_request_and_is_retried(provider) -> None:
+    # Given a provider that does not speak TLS where the client expects it
+    scripted = provider(ACCEPTED)
+    messages, pool, sleeps = client(scripted.base_url.replace("http://", "https://"), max_attempts=2)
+    # When the client sends
+    result = messages.send(BODY)
+    # Then no request reached the provider, each attempt was made, and the send is refused for sure
+    assert scripted.requests == []
+    assert (pool.posts, len(sleeps)) == (2, 1)
+    assert (result.accepted, result.unknown, result.error["title"]) == (False, False, "Connection failed")
+
+
+def test_a_redirect_is_not_followed(provider) -> None:
+    # A 3xx is the provider's final answer: following it could send the message twice.
+    scripted = provider((307, b""), ACCEPTED)
+    result = client(scripted.base_url)[0].send(BODY)
+    assert result == SendResult(accepted=False, error={"http_status": 307})
+    assert len(scripted.requests) == 1
