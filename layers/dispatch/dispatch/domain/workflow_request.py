@@ -136,13 +136,14 @@ def _bounded_custom(value: dict[str, Any]) -> dict[str, Any]:
 
 
 Str50 = Annotated[str, Field(min_length=1, max_length=50)]
-# Before the length check, so that "+" and 15 digits still fit.
-Number = Annotated[str, BeforeValidator(_without_plus), Field(min_length=1, max_length=50)]
+# _without_plus runs before the length check, so that "+" and 15 digits still fit. (Written after
+# the Field, so that pydantic checks the length as a string's: "must be at most 50 characters".)
+Number = Annotated[str, Field(min_length=1, max_length=50), BeforeValidator(_without_plus)]
 E164Number = Annotated[
     str,
-    BeforeValidator(_without_plus),
     # The pattern is declared for clients (and the fuzzer); _e164 checks it with its own reason.
     Field(max_length=16, json_schema_extra={"pattern": r"^\+?[1-9][0-9]{6,14}$"}),
+    BeforeValidator(_without_plus),
     AfterValidator(_e164),
 ]
 HttpUrl = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_http_url)]
