@@ -10,7 +10,7 @@ from dispatch.api.resolver import (
     status_webhook_url,
 )
 from dispatch.aws import client, dynamodb_table
-from dispatch.domain.workflow_request import WorkflowRequest, parse_workflow_request
+from dispatch.domain.create_body import CreateBody, parse_create_body
 from dispatch.domain.workflows import create_workflow
 from dispatch.integrations.executions import StepFunctionsExecutions
 from dispatch.observability import Metric, count, logger, metrics, tracer
@@ -32,7 +32,7 @@ app = new_resolver()
 @tracer.capture_method
 def handle_create_workflow():
     body = request_body(app)
-    request = parse_workflow_request(
+    request = parse_create_body(
         body,
         min_expiry_time=settings.min_expiry_time_seconds,
         allow_http_loopback_callback=settings.allow_http_loopback_callbacks,
@@ -49,7 +49,7 @@ def handle_create_workflow():
     return json_response(202, {"dispatch_uuid": dispatch_uuid}, headers=headers)
 
 
-def start(request: WorkflowRequest, account_id: str) -> str:
+def start(request: CreateBody, account_id: str) -> str:
     dispatch_uuid = create_workflow(
         request,
         account_id=account_id,

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dispatch.api.examples import example_workflow
+from dispatch.domain.create_body import CreateBody, parse_create_body
 from dispatch.domain.errors import WorkflowNotStarted
 from dispatch.domain.ports import Clock, Executions, MessageSender, SendResult, WorkflowStore
-from dispatch.domain.workflow_request import WorkflowRequest, parse_workflow_request
 from dispatch.domain.workflows import new_workflow_item
 
 
@@ -78,8 +78,8 @@ EXPIRY_TIME = _MESSENGER["failover"]["expiry_time"]
 PII = (PAGE_ID, PSID, SMS_FROM, SMS_TO, MESSENGER_TEXT, SMS_TEXT)
 
 
-def canonical_request() -> WorkflowRequest:
-    return parse_workflow_request(example_workflow())
+def canonical_request() -> CreateBody:
+    return parse_create_body(example_workflow())
 
 
 def canonical_item(

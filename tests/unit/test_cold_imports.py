@@ -2,10 +2,10 @@
 imported in a fresh interpreter with the environment template.yaml gives it, as Lambda does.
 
 pydantic is the largest import a function can make (about a third of a bare boto3 function's cold
-start, before its first model is built). Only the functions that need it load it: creating a
-workflow validates the Dispatch request with it, and the OpenAPI document is generated from the
-models. Every other function reads and writes JSON by hand, checked against the same models by
-tests/unit/test_response_contracts.py and tests/unit/test_status_webhook_schema.py.
+start, before its first model is built). Only the function that serves the OpenAPI document,
+generated from the models, loads it. Every other function reads and writes JSON in plain Python,
+held to the same models by tests/unit/test_response_contracts.py,
+tests/unit/test_status_webhook_schema.py and tests/unit/test_create_body_schema.py.
 
 No function imports requests at its cold start either: sends POST with urllib3 (which botocore
 has loaded), and the delivery function loads requests with its first callback.
@@ -23,7 +23,7 @@ import pytest
 from test_settings import ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
-NEEDS_PYDANTIC = {"create_workflow", "openapi"}
+NEEDS_PYDANTIC = {"openapi"}
 WATCHED = (
     "pydantic",
     "pydantic_core",

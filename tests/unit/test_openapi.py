@@ -16,16 +16,16 @@ from dispatch.api import problems, schemas
 from dispatch.api.cursors import MAX_CURSOR_LENGTH
 from dispatch.api.openapi import CREATE_EXAMPLE, OPENAPI_PATH, build_openapi_document, openapi_document
 from dispatch.api.views import workflow_page, workflow_view
-from dispatch.domain.errors import ParameterError
-from dispatch.domain.workflow_request import (
+from dispatch.domain.create_body import (
     MAX_BODY_BYTES,
     MAX_BODY_DEPTH,
     MAX_CUSTOM_PROPERTIES,
     MAX_TEMPLATE_NAME_LENGTH,
     MAX_TEMPLATE_PARAMETER_LENGTH,
     MAX_TEMPLATE_PARAMETERS,
-    parse_workflow_request,
 )
+from dispatch.domain.errors import ParameterError
+from dispatch.domain.workflow_request import parse_workflow_request
 from local_stack.deploy import ROOT, load_template
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

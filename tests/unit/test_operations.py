@@ -18,7 +18,7 @@ from typing import Any, get_args
 
 import pytest
 
-from dispatch.domain.workflow_request import Channel
+from dispatch.domain.channels import Channel
 from dispatch.observability import CHANNEL_DIMENSION, CHANNEL_METRICS, Metric
 from local_stack.deploy import ROOT, load_template
 

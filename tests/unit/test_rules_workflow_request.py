@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
+from dispatch.domain.create_body import json_depth
 from dispatch.domain.errors import BodyTooLarge, InvalidWorkflowRequest, MalformedBody
 from dispatch.domain.workflow_request import (
     WorkflowRequest,
     WorkflowStep,
     _reason,
-    json_depth,
     parse_workflow_request,
 )
 

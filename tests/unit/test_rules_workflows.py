@@ -62,7 +62,7 @@ def test_callbacks_go_to_the_requests_callback_else_to_the_accounts_default(
 ) -> None:
     # Given an account with or without a default callback URL, and a request with or without its own
     create_account(accounts, account_id=ACCOUNT_ID, callback_url=account_callback)
-    request = canonical_request().model_copy(update={"callback": request_callback})
+    request = canonical_request()._replace(callback=request_callback)
     # When the workflow is created
     dispatch_uuid = create_workflow(
         request,

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from dispatch.api.examples import example_workflow
+from dispatch.domain.create_body import parse_create_body, stored_message
 from dispatch.domain.translate import to_messages_request
-from dispatch.domain.workflow_request import parse_workflow_request, stored_message
 
 PAGE_ID, PSID = "FB_PAGE_ID", "PSID0123456789"
 VIBER_ID = "VIBER_SERVICE_ID"
@@ -81,7 +81,7 @@ def parse_step(channel: str, content: dict, **message_options) -> dict:
     read it back as a workflow item stores it."""
     sender, recipient = ENDPOINTS[channel]
     step = {"from": sender, "to": recipient, "message": {"content": content, **message_options}}
-    return stored(parse_workflow_request({"template": "failover", "workflow": [step]}).workflow[0])
+    return stored(parse_create_body({"template": "failover", "workflow": [step]}).workflow[0])
 
 
 def stored(step) -> dict:
@@ -142,7 +142,7 @@ def test_given_a_viber_service_msg_step_when_translated_then_the_v1_channel_is_v
 
 def test_given_the_canonical_workflow_when_each_step_is_translated_then_messenger_then_sms():
     # Given: the project's example body (dispatch/api/example_workflow.json)
-    first, last = parse_workflow_request(example_workflow()).workflow
+    first, last = parse_create_body(example_workflow()).workflow
 
     # When
     bodies = [

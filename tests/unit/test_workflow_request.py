@@ -10,8 +10,7 @@ from pydantic import ValidationError
 
 from dispatch.api.examples import example_workflow
 from dispatch.api.resolver import problem_for
-from dispatch.domain.errors import BodyTooLarge, InvalidWorkflowRequest, MalformedBody
-from dispatch.domain.workflow_request import (
+from dispatch.domain.create_body import (
     MAX_BODY_BYTES,
     MAX_BODY_DEPTH,
     MAX_CUSTOM_BYTES,
@@ -21,10 +20,14 @@ from dispatch.domain.workflow_request import (
     MAX_TEMPLATE_NAME_LENGTH,
     MAX_TEMPLATE_PARAMETER_LENGTH,
     MAX_TEMPLATE_PARAMETERS,
+    parse_create_body,
+    step_summary,
+)
+from dispatch.domain.errors import BodyTooLarge, InvalidWorkflowRequest, MalformedBody
+from dispatch.domain.workflow_request import (
     WorkflowRequest,
     WorkflowStep,
     parse_workflow_request,
-    step_summary,
 )
 
 SECRET_TEXT = "Your one-time code is 918273"
@@ -1129,7 +1132,7 @@ def test_given_a_step_built_with_the_python_name_when_constructed_then_from_is_p
 
 
 def test_given_a_step_with_failover_when_summarised_then_only_non_personal_fields_are_returned():
-    first, _ = parse_workflow_request(canonical()).workflow
+    first, _ = parse_create_body(canonical()).workflow
     assert step_summary(first) == {
         "channel": "messenger",
         "content_type": "text",
@@ -1139,7 +1142,7 @@ def test_given_a_step_with_failover_when_summarised_then_only_non_personal_field
 
 
 def test_given_the_last_step_when_summarised_then_failover_fields_are_none():
-    _, last = parse_workflow_request(canonical()).workflow
+    _, last = parse_create_body(canonical()).workflow
     summary = step_summary(last)
     assert summary == {
         "channel": "sms",
@@ -1154,7 +1157,7 @@ def test_given_the_last_step_when_summarised_then_failover_fields_are_none():
     ("channel", "content_type"), [pair for pair in CHANNEL_CONTENT_PAIRS if pair[1] in SUPPORTED[pair[0]]]
 )
 def test_given_any_step_when_summarised_then_it_names_channel_and_content_type(channel, content_type):
-    step = parse_workflow_request(single_step_body(channel, content_type)).workflow[0]
+    step = parse_create_body(single_step_body(channel, content_type)).workflow[0]
     assert step_summary(step) == {
         "channel": channel,
         "content_type": content_type,

@@ -208,7 +208,7 @@ def test_callbacks_go_to_the_request_callback_else_to_the_accounts_default(workf
     # Given an account with a default callback URL
     create_account(accounts, account_id=ACCOUNT_ID, callback_url="https://shop.example/callbacks")
     # When one request names its own callback and another does not
-    own = canonical_request().model_copy(update={"callback": "https://own.example/cb"})
+    own = canonical_request()._replace(callback="https://own.example/cb")
     with_own, without = create(workflows, accounts, request=own), create(workflows, accounts)
     # Then each workflow keeps the URL its callbacks will go to
     assert workflows.get(with_own)["callback_url"] == "https://own.example/cb"

@@ -22,8 +22,9 @@ from dispatch.api.callbacks import FinalReport, MessageStatusCallback
 from dispatch.api.cursors import MAX_CURSOR_LENGTH
 from dispatch.api.examples import example_workflow
 from dispatch.api.resolver import IDEMPOTENCY_KEY_PATTERN, PROBLEM_JSON
+from dispatch.domain.create_body import MAX_BODY_BYTES, MAX_BODY_DEPTH, MAX_STEPS
 from dispatch.domain.statuses import WorkflowStatus
-from dispatch.domain.workflow_request import MAX_BODY_BYTES, MAX_BODY_DEPTH, MAX_STEPS, WorkflowRequest
+from dispatch.domain.workflow_request import WorkflowRequest
 from dispatch.domain.workflows import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 OPENAPI_PATH = "/v0.1/openapi.json"

@@ -1,6 +1,6 @@
 """One Dispatch v0.1 workflow step as a Messages API v1 send body (`POST /v1/messages`).
 
-The step is read as the workflow item stores it (dispatch.domain.workflow_request.stored_message):
+The step is read as the workflow item stores it (dispatch.domain.create_body.stored_message):
 validated when the workflow was created, so a send only reshapes it, with no models to build on
 the hot path's cold start.
 """

@@ -1,9 +1,16 @@
-"""The Dispatch v0.1 create body (`POST /v0.1/dispatch`): its models and their validation.
+"""The Dispatch v0.1 create body (`POST /v0.1/dispatch`) as pydantic models: the contract.
+
+The OpenAPI document is generated from these models, and `parse_workflow_request` validates a
+body with them. The create function itself validates with dispatch.domain.create_body, the same
+checks in plain Python (pydantic's import would cost its cold start more than its target allows);
+the tests hold the two to the same answers (tests/unit/conftest.py,
+tests/unit/test_create_body_schema.py). The formats, limits and cross-field rules are written
+once, in dispatch.domain.create_body, and used by both.
 
 Validation runs in two passes so that one 400 lists every invalid parameter at once:
 
 - pydantic checks each field on its own (types, enums, lengths, ranges, formats);
-- `_rule_errors` checks the rules that tie fields together (per-channel addresses and content,
+- `rule_errors` checks the rules that tie fields together (per-channel addresses and content,
   where `failover` may appear). Pydantic skips a model's own validators as soon as one of its
   fields fails, so these rules run on the raw body too, not only inside the model.
 
@@ -13,10 +20,7 @@ problem bodies end up in logs.
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -32,108 +36,67 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from dispatch.domain.channels import ADDRESS_FIELDS_BY_CHANNEL, CONTENT_TYPES, Channel, ContentType
+from dispatch.domain.channels import Channel, ContentType
+from dispatch.domain.create_body import (
+    DEFAULT_MIN_EXPIRY_TIME,
+    MAX_CUSTOM_BYTES,
+    MAX_CUSTOM_DEPTH,
+    MAX_CUSTOM_PROPERTIES,
+    MAX_EXPIRY_TIME,
+    MAX_LOCALE_LENGTH,
+    MAX_STEPS,
+    MAX_TAG_LENGTH,
+    MAX_TEMPLATE_NAME_LENGTH,
+    MAX_TEMPLATE_PARAMETER_LENGTH,
+    MAX_TEMPLATE_PARAMETERS,
+    count,
+    custom_error,
+    e164_error,
+    http_url_error,
+    load_json_object,
+    locale_error,
+    merge,
+    range_error,
+    rule_errors,
+    without_plus,
+)
 from dispatch.domain.destinations import ForbiddenDestination, check_callback_url
-from dispatch.domain.errors import BodyTooLarge, InvalidWorkflowRequest, MalformedBody, ParameterError
+from dispatch.domain.errors import InvalidWorkflowRequest
 
-MAX_STEPS = 10
-DEFAULT_MIN_EXPIRY_TIME = 15
-MAX_EXPIRY_TIME = 86400
-
-# Limits of what is otherwise unbounded, so that no body can outgrow DynamoDB's 400 KB item (which
-# holds every step's message) or make a parser recurse without end. Each is in the OpenAPI document.
-MAX_BODY_BYTES = 256 * 1024  # the whole create body
-MAX_BODY_DEPTH = 64  # nesting of arrays and objects in the whole body, unknown fields included
-MAX_CUSTOM_BYTES = 64 * 1024  # `custom` content, as JSON
-MAX_CUSTOM_DEPTH = 32
-MAX_CUSTOM_PROPERTIES = 100  # top-level properties of `custom`
-MAX_TEMPLATE_NAME_LENGTH = 512  # WhatsApp's own limit on template names
-MAX_TEMPLATE_PARAMETERS = 100
-MAX_TEMPLATE_PARAMETER_LENGTH = 1024  # WhatsApp's limit on a template's body text
-MAX_TAG_LENGTH = 100  # Messenger message tags are short names such as CONFIRMED_EVENT_UPDATE
-MAX_LOCALE_LENGTH = 35  # the longest BCP 47 tag worth supporting (RFC 5646 section 4.4.1)
-
-# What each channel can carry (custom content is a WhatsApp-only escape hatch).
-CONTENT_TYPES_BY_CHANNEL: dict[str, tuple[str, ...]] = {
-    "messenger": ("text", "image", "audio", "video", "file"),
-    "viber_service_msg": ("text", "image"),
-    "whatsapp": ("template", "text", "image", "audio", "video", "file", "custom"),
-    "sms": ("text",),
-}
-TEXT_LIMIT_BY_CHANNEL = {"messenger": 640, "sms": 1000, "viber_service_msg": 1000, "whatsapp": 4096}
-# ASCII digits only: `\d` would also accept other scripts' digits.
-_E164 = re.compile(r"[1-9][0-9]{6,14}")
-# BCP 47 language[-region...]; `_` is accepted too since WhatsApp spells locales `en_GB`.
-_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+# --- field formats, as pydantic validators (the checks themselves: dispatch.domain.create_body) ---
 
 
-# --- field formats -------------------------------------------------------------------------------
-
-
-def _without_plus(value: Any) -> Any:
-    """`+447700900123` is `447700900123`: the Messages API takes numbers without the `+`."""
-    if isinstance(value, str) and value.startswith("+") and value[1:2].isdigit():
-        return value[1:]
+def _reject(kind: str, reason: str | None, value: Any) -> Any:
+    if reason is not None:
+        raise PydanticCustomError(kind, reason)
     return value
 
 
 def _e164(value: str) -> str:
-    if not _E164.fullmatch(value):
-        raise PydanticCustomError(
-            "e164",
-            "must be an E.164 phone number: 7 to 15 digits starting with the country code"
-            " (a leading + is dropped), without a leading 00",
-        )
-    return value
+    return _reject("e164", e164_error(value), value)
 
 
 def _http_url(value: str) -> str:
-    try:
-        parts = urlsplit(value)
-    except ValueError:  # e.g. an unbalanced IPv6 bracket
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise PydanticCustomError("http_url", "must be an absolute http or https URL")
-    return value
+    return _reject("http_url", http_url_error(value), value)
 
 
 def _locale(value: str) -> str:
-    if not _LOCALE.fullmatch(value):
-        raise PydanticCustomError("locale", "must be a BCP 47 locale such as en-GB")
-    return value
+    return _reject("locale", locale_error(value), value)
 
 
 def _check_between(value: int, low: int, high: int, unit: str = "") -> int:
-    if not low <= value <= high:
-        raise PydanticCustomError("out_of_range", f"must be between {low} and {high}{unit}")
-    return value
+    return _reject("out_of_range", range_error(value, low, high, unit), value)
 
 
 def _between(low: int, high: int) -> AfterValidator:
     return AfterValidator(lambda value: _check_between(value, low, high))
 
 
-def json_depth(value: Any) -> int:
-    """How deeply arrays and objects nest in `value` (a scalar is 0), without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
 def _bounded_custom(value: dict[str, Any]) -> dict[str, Any]:
-    # Depth first: serializing (and pydantic's own serializer) recurses once per level.
-    if json_depth(value) > MAX_CUSTOM_DEPTH:
-        raise PydanticCustomError("too_deep", f"must not nest more than {MAX_CUSTOM_DEPTH} levels deep")
-    if len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_CUSTOM_BYTES:
-        raise PydanticCustomError("too_large", f"must be at most {MAX_CUSTOM_BYTES} bytes of JSON")
-    return value
+    return _reject("custom", custom_error(value), value)
 
+
+_without_plus = without_plus
 
 Str50 = Annotated[str, Field(min_length=1, max_length=50)]
 # _without_plus runs before the length check, so that "+" and 15 digits still fit. (Written after
@@ -155,8 +118,8 @@ JsonInt = Annotated[int, Strict()]
 
 
 class RequestModel(BaseModel):
-    """Built on first validation, not at import (`defer_build`): only a create validates a whole
-    request; a send validates one stored step, and the other importers validate nothing."""
+    """Built on first validation, not at import (`defer_build`): the OpenAPI document only needs
+    their JSON Schemas."""
 
     model_config = ConfigDict(defer_build=True)
 
@@ -304,7 +267,7 @@ class WorkflowRequest(RequestModel):
     @model_validator(mode="after")
     def _cross_field_rules(self) -> WorkflowRequest:
         # Keeps the model valid when built directly; parse_workflow_request reports all of them.
-        errors = _rule_errors(self.model_dump(by_alias=True, exclude_none=True))
+        errors = rule_errors(self.model_dump(by_alias=True, exclude_none=True))
         if errors:
             name, reason = errors[0]
             raise PydanticCustomError("workflow_rule", "{name} {reason}", {"name": name, "reason": reason})
@@ -326,8 +289,8 @@ def parse_workflow_request(
     JSON object or nests deeper than MAX_BODY_DEPTH, and InvalidWorkflowRequest listing every
     invalid parameter otherwise, each as ("workflow[1].failover.expiry_time", "...").
     """
-    data = _load_json_object(body)
-    rule_errors = _rule_errors(data)
+    data = load_json_object(body)
+    cross_field_errors = rule_errors(data)
     try:
         context = {"min_expiry_time": min_expiry_time, "allow_http_loopback": allow_http_loopback_callback}
         return WorkflowRequest.model_validate(data, context=context)
@@ -335,129 +298,10 @@ def parse_workflow_request(
         field_errors = [
             (_name(e["loc"]), _reason(e))
             for e in error.errors(include_url=False, include_input=False, include_context=True)
-            if e["type"] != "workflow_rule"  # already in rule_errors, along with any others
+            if e["type"] != "workflow_rule"  # already in cross_field_errors, along with any others
         ]
     # Outside the except block, so the ValidationError (which holds the input) is not chained.
-    raise InvalidWorkflowRequest(_merge(field_errors + rule_errors))
-
-
-def stored_message(step: WorkflowStep) -> str:
-    """What a workflow item keeps of a step to send it later (dispatch.domain.translate reads it
-    without models): the step as validated, keys as in the request, its failover settings and
-    absent fields left out."""
-    return step.model_dump_json(by_alias=True, exclude_none=True, exclude={"failover"})
-
-
-def step_summary(step: WorkflowStep) -> dict:
-    """What a log line may say about a step: no addresses, no message content."""
-    failover = step.failover
-    return {
-        "channel": step.channel,
-        "content_type": step.message.content.type,
-        "condition_status": failover.condition_status if failover else None,
-        "expiry_time": failover.expiry_time if failover else None,
-    }
-
-
-def _load_json_object(body: str | bytes | dict) -> dict:
-    if isinstance(body, dict):
-        data = body
-    else:
-        size = len(body.encode() if isinstance(body, str) else body)
-        if size > MAX_BODY_BYTES:
-            raise BodyTooLarge(MAX_BODY_BYTES)
-        try:
-            data = json.loads(body)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            raise MalformedBody("The request body is not valid JSON.") from None
-        except RecursionError:  # nested deeper than the parser goes
-            raise _too_deep() from None
-    if not isinstance(data, dict):
-        raise MalformedBody("The request body must be a JSON object.")
-    if json_depth(data) > MAX_BODY_DEPTH:
-        raise _too_deep()
-    return data
-
-
-def _too_deep() -> MalformedBody:
-    return MalformedBody(f"The request body must not nest more than {MAX_BODY_DEPTH} levels deep.")
-
-
-# --- cross-field rules ---------------------------------------------------------------------------
-
-
-def _rule_errors(data: dict) -> list[tuple[str, str]]:
-    """The rules that span fields, as (name, reason) pairs.
-
-    Works on raw input: anything of the wrong shape is skipped, as pydantic reports it.
-    """
-    steps = data.get("workflow")
-    if not isinstance(steps, list):
-        return []
-    errors: list[tuple[str, str]] = []
-    for index, step in enumerate(steps):
-        if isinstance(step, dict):
-            errors += _step_rule_errors(step, f"workflow[{index}]", is_last=index == len(steps) - 1)
-    return errors
-
-
-def _step_rule_errors(step: dict, path: str, *, is_last: bool) -> list[tuple[str, str]]:
-    errors: list[tuple[str, str]] = []
-
-    def invalid(field: str, reason: str) -> None:
-        errors.append((f"{path}.{field}", reason))
-
-    failover = step.get("failover")
-    if failover is None and not is_last:
-        invalid("failover", "is required on every step but the last")
-    elif failover is not None and is_last:
-        invalid("failover", "must not be set on the last step: there is nothing to fail over to")
-
-    message = _obj(step.get("message"))
-    messenger = _obj(message.get("messenger"))
-    if messenger.get("category") == "message_tag" and messenger.get("tag") is None:
-        invalid("message.messenger.tag", "is required when category is message_tag")
-    elif messenger.get("tag") is not None and messenger.get("category") != "message_tag":
-        invalid("message.messenger.tag", "is only allowed when category is message_tag")
-
-    sender, recipient = step.get("from"), step.get("to")
-    # Raw input: a `type` may be an object or an array (unhashable), which pydantic reports.
-    channel, recipient_channel = _text(_obj(sender).get("type")), _text(_obj(recipient).get("type"))
-    if channel not in CONTENT_TYPES_BY_CHANNEL:
-        return errors  # the remaining rules depend on the channel; pydantic reports why it is missing
-    if recipient_channel in CONTENT_TYPES_BY_CHANNEL and recipient_channel != channel:
-        invalid("to.type", "must be the same as from.type")
-
-    from_field, to_field = ADDRESS_FIELDS_BY_CHANNEL[channel]
-    if _obj(sender).get(from_field) is None:
-        invalid(f"from.{from_field}", f"is required for the {channel} channel")
-    if isinstance(recipient, dict) and recipient.get(to_field) is None:
-        invalid(f"to.{to_field}", f"is required for the {channel} channel")
-
-    content = _obj(message.get("content"))
-    content_type = content.get("type")
-    if content_type in CONTENT_TYPES:
-        allowed = CONTENT_TYPES_BY_CHANNEL[channel]
-        if content_type not in allowed:
-            invalid(
-                "message.content.type",
-                f"is not supported on the {channel} channel (supported: {', '.join(allowed)})",
-            )
-        if content.get(content_type) is None:
-            invalid(f"message.content.{content_type}", f"is required when content.type is {content_type}")
-        text, limit = content.get("text"), TEXT_LIMIT_BY_CHANNEL[channel]
-        if content_type == "text" and isinstance(text, str) and len(text) > limit:
-            invalid("message.content.text", f"must be at most {limit} characters on the {channel} channel")
-
-    return errors
-
-
-def _obj(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    raise InvalidWorkflowRequest(merge(field_errors + cross_field_errors))
 
 
 # --- pydantic errors as {name, reason} -------------------------------------------------------------
@@ -501,23 +345,6 @@ def _reason(error: ErrorDetails) -> str:
     if kind in ("too_short", "too_long"):
         noun = "step" if error["loc"] == ("workflow",) else "item"
         if kind == "too_short":
-            return f"must contain at least {_count(ctx['min_length'], noun)}"
-        return f"must contain at most {_count(ctx['max_length'], noun)}"
+            return f"must contain at least {count(ctx['min_length'], noun)}"
+        return f"must contain at most {count(ctx['max_length'], noun)}"
     return error["msg"]  # our own PydanticCustomErrors, and anything unforeseen
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _merge(errors: list[tuple[str, str]]) -> list[ParameterError]:
-    """One entry per name (the first reason wins), top-level fields first, then step by step."""
-    seen: dict[str, str] = {}
-    for name, reason in errors:
-        seen.setdefault(name, reason)
-
-    def step_index(name: str) -> int:
-        match = re.match(r"workflow\[(\d+)\]", name)
-        return int(match.group(1)) if match else -1
-
-    return [ParameterError(name, seen[name]) for name in sorted(seen, key=step_index)]

@@ -14,12 +14,12 @@ from dispatch.domain.statuses import WorkflowStatus
 from dispatch.storage.workflow_repository import account_workflows_key
 
 if TYPE_CHECKING:
-    # Only creating a workflow needs the request's models; showing, listing and cancelling do not.
-    from dispatch.domain.workflow_request import WorkflowRequest
+    # Only creating a workflow reads a create body; showing, listing and cancelling do not.
+    from dispatch.domain.create_body import CreateBody
 
 
 def new_workflow_item(
-    request: WorkflowRequest,
+    request: CreateBody,
     *,
     dispatch_uuid: str,
     account_id: str,
@@ -29,7 +29,7 @@ def new_workflow_item(
     callback_url: str | None = None,
 ) -> dict[str, Any]:
     """The DynamoDB item of a new workflow: PII only in `messages`, never in `steps`."""
-    from dispatch.domain.workflow_request import step_summary, stored_message  # loaded: `request` is one
+    from dispatch.domain.create_body import step_summary, stored_message  # loaded: `request` is one
 
     now = iso(created_at)
     item: dict[str, Any] = {
@@ -64,7 +64,7 @@ def execution_input(dispatch_uuid: str, steps_total: int) -> dict[str, Any]:
 
 
 def create_workflow(
-    request: WorkflowRequest,
+    request: CreateBody,
     *,
     account_id: str,
     status_webhook_url: str | None,
