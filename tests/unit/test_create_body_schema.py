@@ -16,7 +16,7 @@ from conftest import assert_read_alike, assert_refused_alike
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dispatch.domain.create_body import parse_create_body
+from dispatch.domain.create_body import parse_create_body, stored_message
 from dispatch.domain.errors import BodyTooLarge, InvalidWorkflowRequest, MalformedBody
 from dispatch.domain.workflow_request import parse_workflow_request
 
@@ -118,3 +118,17 @@ def test_the_create_functions_parser_answers_as_the_documented_models(
         assert_refused_alike(refusal, body, **options)
     else:
         assert_read_alike(expected, parse_create_body(body, **options))
+
+
+def test_a_stored_message_is_compact_json_with_its_text_as_written_and_no_failover() -> None:
+    # What the workflow item keeps (and a send reads back): no spaces, non-ASCII text unescaped.
+    step = {
+        "from": {"type": "sms", "number": "Acme"},
+        "to": {"type": "sms", "number": "447700900001"},
+        "message": {"content": {"type": "text", "text": "Grüße"}},
+        "failover": {"expiry_time": 30, "condition_status": "read"},
+    }
+    assert stored_message(step) == (
+        '{"from":{"type":"sms","number":"Acme"},"to":{"type":"sms","number":"447700900001"},'
+        '"message":{"content":{"type":"text","text":"Grüße"}}}'
+    )

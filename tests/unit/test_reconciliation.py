@@ -251,3 +251,26 @@ def test_the_reconcile_function_answers_with_these_result_names() -> None:
         "unknown_workflow",
         "ignored",
     ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda e: None, "event must be an object"),
+        (lambda e: e | {"detail": []}, "detail must be an object"),
+        (lambda e: e | {"source": None}, "source must be a string"),
+        (lambda e: e | {"detail-type": 1}, "detail-type must be a string"),
+        (lambda e: e | {"detail": e["detail"] | {"executionArn": 1}}, "detail.executionArn must be a string"),
+        (
+            lambda e: e | {"detail": e["detail"] | {"stateMachineArn": 1}},
+            "detail.stateMachineArn must be a string",
+        ),
+        (lambda e: e | {"detail": e["detail"] | {"status": 1}}, "detail.status must be a string"),
+        (lambda e: e | {"detail": e["detail"] | {"name": ""}}, "detail.name must be 1 to 80 characters"),
+        (lambda e: e | {"detail": e["detail"] | {"error": 1}}, "detail.error must be a string"),
+    ],
+)
+def test_each_refused_event_says_which_field_and_why(change, message) -> None:
+    with pytest.raises(InvalidExecutionEvent) as raised:
+        ExecutionStatusEvent.from_event(change(event()))
+    assert str(raised.value) == message

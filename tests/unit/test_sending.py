@@ -309,3 +309,16 @@ def test_a_task_input_that_is_not_ids_is_refused_naming_each_field(task, refused
 
 def test_the_longest_dispatch_uuid_and_step_zero_are_read() -> None:
     assert SendTask.from_input({"dispatch_uuid": "x" * 64, "step_index": 0}) == SendTask("x" * 64, 0)
+
+
+def test_a_refused_task_input_says_why_for_each_field() -> None:
+    with pytest.raises(InvalidTaskInput) as raised:
+        SendTask.from_input({"dispatch_uuid": "", "step_index": -1})
+    assert raised.value.errors == [
+        ("dispatch_uuid", "must be a string of 1 to 64 characters"),
+        ("step_index", "must be a whole number of at least 0"),
+    ]
+    assert str(raised.value) == (
+        "dispatch_uuid must be a string of 1 to 64 characters; "
+        "step_index must be a whole number of at least 0"
+    )
