@@ -266,7 +266,8 @@ def test_webhook_is_retried_after_a_503(sandbox: SandboxMessagesApi, receiver: R
     # When a message is sent
     send(sandbox, body)
     # Then the refused status is posted again and, in the end, both statuses are received
-    wait_for(lambda: len(receiver.statuses(body["client_ref"])) >= 2)
+    # (Waiting for all three deliveries: the refused one and its retry, then `delivered`.)
+    wait_for(lambda: len(sandbox.deliveries) >= 3 and len(receiver.statuses(body["client_ref"])) >= 2)
     assert receiver.statuses(body["client_ref"], answered=None) == ["submitted", "submitted", "delivered"]
     assert [(d["status"], d["http_status"]) for d in sandbox.deliveries] == [
         ("submitted", 503),

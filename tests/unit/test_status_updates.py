@@ -413,6 +413,8 @@ def test_each_stored_status_is_published_once_and_the_deciding_one_is_followed_b
         ("final_report", None),
     ]
     assert published[0].event_id == f"{DISPATCH_UUID}:0:submitted"
+    # The report names its workflow (the queue groups and de-duplicates by these).
+    assert (published[-1].dispatch_uuid, published[-1].event_id) == (DISPATCH_UUID, f"{DISPATCH_UUID}:final")
 
 
 def test_out_of_order_statuses_publish_only_forward_moves_and_a_redelivered_one_again(workflows, published):
@@ -427,7 +429,7 @@ def test_no_callback_url_publishes_only_the_final_report_where_the_outcome_is_co
     published: list = []
     record_publishing(workflows, published, "delivered")  # short of the condition (read)
     record_publishing(workflows, published, "read")
-    assert [e.kind for e in published] == ["final_report"]
+    assert [(e.kind, e.dispatch_uuid) for e in published] == [("final_report", DISPATCH_UUID)]
     assert workflow(workflows)["status"] == "completed"
 
 

@@ -317,3 +317,24 @@ def test_given_a_step_when_translated_twice_then_the_bodies_are_independent():
 
     # Then
     assert translate(step)["custom"]["type"] == "interactive"
+
+
+def test_a_stored_template_without_parameters_is_sent_with_none() -> None:
+    # Steps stored before parameters defaulted to [] in the item (or written by hand) still send.
+    step = {
+        "from": {"type": "whatsapp", "number": "447700900000"},
+        "to": {"type": "whatsapp", "number": "447700900001"},
+        "message": {"content": {"type": "template", "template": {"name": "otp"}}},
+    }
+    body = to_messages_request(step, client_ref=CLIENT_REF, webhook_url=None)
+    assert body["template"] == {"name": "otp", "parameters": []}
+
+
+def test_a_stored_step_of_an_unknown_content_type_is_refused_by_name() -> None:
+    step = {
+        "from": {"type": "sms", "number": "Acme"},
+        "to": {"type": "sms", "number": "447700900001"},
+        "message": {"content": {"type": "hologram"}},
+    }
+    with pytest.raises(ValueError, match="^unknown content type 'hologram'$"):
+        to_messages_request(step, client_ref=CLIENT_REF, webhook_url=None)
