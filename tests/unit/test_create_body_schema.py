@@ -12,8 +12,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from conftest import assert_read_alike, assert_refused_alike
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dispatch.domain.create_body import parse_create_body, stored_message
@@ -106,8 +107,17 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
     return body
 
 
+TEMPLATE_STEP = {
+    "from": {"type": "whatsapp", "number": "447700900000"},
+    "to": {"type": "whatsapp", "number": "447700900001"},
+    "message": {"content": {"type": "template", "template": {"name": "t", "parameters": None}}},
+}
+
+
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bodies(), st.sampled_from([1, 15, 30]), st.booleans())
+# Found by this test: a template's `parameters` may be left out, but not null.
+@example({"template": "failover", "workflow": [TEMPLATE_STEP]}, 15, False)
 def test_the_create_functions_parser_answers_as_the_documented_models(
     body, min_expiry_time, loopback
 ) -> None:
@@ -132,3 +142,11 @@ def test_a_stored_message_is_compact_json_with_its_text_as_written_and_no_failov
         '{"from":{"type":"sms","number":"Acme"},"to":{"type":"sms","number":"447700900001"},'
         '"message":{"content":{"type":"text","text":"Grüße"}}}'
     )
+
+
+def test_a_null_template_parameters_is_refused_as_not_an_array() -> None:
+    with pytest.raises(InvalidWorkflowRequest) as refused:
+        parse_create_body({"template": "failover", "workflow": [TEMPLATE_STEP]})
+    assert [tuple(error) for error in refused.value.errors] == [
+        ("workflow[0].message.content.template.parameters", "must be an array")
+    ]

@@ -164,11 +164,14 @@ class _Fields:
     def invalid(self, key: str, reason: str) -> None:
         self.errors.append((self.name(key), reason))
 
-    def take(self, key: str, *, required: bool, check: Callable[[str, Any], Any]) -> None:
+    def take(
+        self, key: str, *, required: bool, check: Callable[[str, Any], Any], nullable: bool = True
+    ) -> None:
         """Read `key` with `check(name, value)`, which returns the value to keep, or _MISSING
-        once it noted why the value is refused. An optional field may be null or absent."""
+        once it noted why the value is refused. An optional field may be absent, and null too
+        unless it is not `nullable` (a null then goes to `check`, which refuses it)."""
         value = self.values.get(key, _MISSING)
-        if value is _MISSING or (value is None and not required):
+        if value is _MISSING or (value is None and not required and nullable):
             if value is _MISSING and required:
                 self.invalid(key, "is required")
             return
@@ -273,8 +276,8 @@ def _template(fields: _Fields) -> None:
             kept.append(item.out)
         return kept
 
-    fields.out["parameters"] = []  # the default, where the request gives none
-    fields.take("parameters", required=False, check=parameters)
+    fields.out["parameters"] = []  # the default, where the request gives none (null is refused)
+    fields.take("parameters", required=False, check=parameters, nullable=False)
 
 
 def _custom(fields: _Fields) -> None:
