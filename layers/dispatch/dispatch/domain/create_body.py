@@ -153,9 +153,8 @@ _MISSING = object()
 class _Fields:
     """Reads one object's fields, noting every invalid one as (name, reason)."""
 
-    def __init__(self, errors: list[tuple[str, str]], path: str, value: Any) -> None:
-        self.errors, self.path = errors, path
-        self.values: dict[str, Any] = value if isinstance(value, dict) else {}
+    def __init__(self, errors: list[tuple[str, str]], path: str, values: dict[str, Any]) -> None:
+        self.errors, self.path, self.values = errors, path, values
         self.out: dict[str, Any] = {}
 
     def name(self, key: str) -> str:
@@ -224,6 +223,38 @@ class _Fields:
 
         self.take(key, required=required, check=check)
 
+    def array(
+        self,
+        key: str,
+        read: Callable[[_Fields], None],
+        *,
+        max_items: int,
+        min_items: int = 0,
+        noun: str = "item",
+        required: bool = False,
+        nullable: bool = True,
+    ) -> None:
+        """A list of objects, each read with `read`."""
+
+        def check(name: str, value: Any) -> Any:
+            if not isinstance(value, list):
+                return self._kept(name, value, "must be an array")
+            if len(value) < min_items:
+                return self._kept(name, value, f"must contain at least {count(min_items, noun)}")
+            if len(value) > max_items:
+                return self._kept(name, value, f"must contain at most {count(max_items, noun)}")
+            kept = []
+            for index, element in enumerate(value):
+                if not isinstance(element, dict):
+                    self.errors.append((f"{name}[{index}]", "must be an object"))
+                    continue
+                item = _Fields(self.errors, f"{name}[{index}]", element)
+                read(item)
+                kept.append(item.out)
+            return kept
+
+        self.take(key, required=required, check=check, nullable=nullable)
+
     def _kept(self, name: str, value: Any, reason: str | None) -> Any:
         if reason is None:
             return value
@@ -260,24 +291,13 @@ def _media(fields: _Fields, *, captioned: bool) -> None:
 
 def _template(fields: _Fields) -> None:
     fields.text("name", required=True, min_length=1, max_length=MAX_TEMPLATE_NAME_LENGTH)
-
-    def parameters(name: str, value: Any) -> Any:
-        if not isinstance(value, list):
-            return fields._kept(name, value, "must be an array")
-        if len(value) > MAX_TEMPLATE_PARAMETERS:
-            return fields._kept(name, value, f"must contain at most {count(MAX_TEMPLATE_PARAMETERS, 'item')}")
-        kept = []
-        for index, parameter in enumerate(value):
-            item = _Fields(fields.errors, f"{name}[{index}]", parameter)
-            if not isinstance(parameter, dict):
-                fields.errors.append((item.path, "must be an object"))
-                continue
-            item.text("default", required=True, max_length=MAX_TEMPLATE_PARAMETER_LENGTH)
-            kept.append(item.out)
-        return kept
-
     fields.out["parameters"] = []  # the default, where the request gives none (null is refused)
-    fields.take("parameters", required=False, check=parameters, nullable=False)
+    fields.array(
+        "parameters",
+        lambda parameter: parameter.text("default", required=True, max_length=MAX_TEMPLATE_PARAMETER_LENGTH),
+        max_items=MAX_TEMPLATE_PARAMETERS,
+        nullable=False,
+    )
 
 
 def _custom(fields: _Fields) -> None:
@@ -358,24 +378,14 @@ def _request(fields: _Fields, *, min_expiry_time: int, allow_http_loopback: bool
     )
     fields.choice("template", ("failover",), required=True)
 
-    def workflow(name: str, value: Any) -> Any:
-        if not isinstance(value, list):
-            return fields._kept(name, value, "must be an array")
-        if not value:
-            return fields._kept(name, value, f"must contain at least {count(1, 'step')}")
-        if len(value) > MAX_STEPS:
-            return fields._kept(name, value, f"must contain at most {count(MAX_STEPS, 'step')}")
-        steps = []
-        for index, step in enumerate(value):
-            item = _Fields(fields.errors, f"{name}[{index}]", step)
-            if not isinstance(step, dict):
-                fields.errors.append((item.path, "must be an object"))
-                continue
-            _step(item, min_expiry_time=min_expiry_time)
-            steps.append(item.out)
-        return steps
-
-    fields.take("workflow", required=True, check=workflow)
+    fields.array(
+        "workflow",
+        lambda step: _step(step, min_expiry_time=min_expiry_time),
+        min_items=1,
+        max_items=MAX_STEPS,
+        noun="step",
+        required=True,
+    )
 
 
 # --- parsing -------------------------------------------------------------------------------------
